@@ -1,0 +1,134 @@
+"""The members page of an organization: list, invite, change roles, remove, leave."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from control_plane.accounts.models import Invitation, Membership
+from control_plane.accounts.roles import can_manage_members
+from control_plane.accounts.services.invitations import (
+    invitation_create,
+    invitation_resend,
+    invitation_revoke,
+    open_invitations,
+)
+from control_plane.accounts.services.memberships import (
+    membership_change_role,
+    membership_leave,
+    membership_remove,
+    memberships_of,
+)
+from control_plane.errors import ServiceError
+from control_plane.urls_helpers import base_url
+from frontend.forms import InviteForm
+
+
+def _require_manager(request) -> None:
+    if not can_manage_members(request.membership.role):
+        # Viewers and editors see no members page at all.
+        raise Http404
+
+
+def members(request):
+    _require_manager(request)
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = invitation_create(
+                organization=request.tenant, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Invitation sent to {issued.invitation.email}.")
+            return redirect("/members/")
+    return render(
+        request,
+        "frontend/members.html",
+        {
+            "memberships": memberships_of(request.tenant),
+            "invitations": open_invitations(request.tenant),
+            "form": form,
+        },
+    )
+
+
+def _membership(request, pk: int) -> Membership:
+    return get_object_or_404(Membership, pk=pk, organization=request.tenant)
+
+
+def _invitation(request, pk: int) -> Invitation:
+    return get_object_or_404(Invitation, pk=pk, organization=request.tenant)
+
+
+def _run(request, action, success: str):
+    try:
+        action()
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect("/members/")
+
+
+@require_POST
+def member_role(request, pk: int):
+    _require_manager(request)
+    membership = _membership(request, pk)
+    role = request.POST.get("role", "")
+    return _run(
+        request,
+        lambda: membership_change_role(membership, role, actor=request.user),
+        f"{membership.user.email} is now {role}.",
+    )
+
+
+@require_POST
+def member_remove(request, pk: int):
+    _require_manager(request)
+    membership = _membership(request, pk)
+    return _run(
+        request,
+        lambda: membership_remove(membership, actor=request.user),
+        f"{membership.user.email} was removed.",
+    )
+
+
+@require_POST
+def leave(request):
+    try:
+        membership_leave(request.membership)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("/")
+    return redirect(base_url("/organizations/"))
+
+
+@require_POST
+def invitation_revoke_view(request, pk: int):
+    _require_manager(request)
+    invitation = _invitation(request, pk)
+    return _run(
+        request,
+        lambda: invitation_revoke(invitation, actor=request.user),
+        f"Invitation to {invitation.email} revoked.",
+    )
+
+
+@require_POST
+def invitation_resend_view(request, pk: int):
+    _require_manager(request)
+    invitation = _invitation(request, pk)
+    return _run(
+        request,
+        lambda: invitation_resend(invitation, actor=request.user),
+        f"Invitation to {invitation.email} sent again.",
+    )

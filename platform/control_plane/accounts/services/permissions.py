@@ -1,0 +1,31 @@
+"""Who may act on an organization's members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from control_plane.accounts.models import Membership
+from control_plane.accounts.roles import Role
+from control_plane.errors import NotAllowed
+
+
+def actor_role(actor: Any, organization) -> str | None:
+    """The actor's role in ``organization``; ``owner`` for the system (actor None)."""
+    if actor is None:
+        return Role.OWNER
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    return (
+        Membership.objects.filter(user=actor, organization=organization)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def require_role(actor: Any, organization, minimum: str, what: str) -> str:
+    from control_plane.accounts.roles import role_at_least
+
+    role = actor_role(actor, organization)
+    if role is None or not role_at_least(role, minimum):
+        raise NotAllowed(f"Your role does not allow you to {what}.")
+    return role

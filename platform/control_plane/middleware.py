@@ -1,0 +1,133 @@
+"""Request pipeline: request ids, routing by host to a tenant schema, membership checks.
+
+Routing (DESIGN.md §1): the bare ``BASE_DOMAIN`` is the control plane, a
+known organization domain activates that organization's schema, and every
+other host gets 404. We route ourselves rather than through django-tenants'
+``TenantMainMiddleware`` because the control plane has no tenant row and we
+answer suspended and archived organizations differently.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import set_urlconf
+
+from control_plane.logging_setup import bind_context, clear_context
+from control_plane.organizations.models import Domain, OrganizationStatus
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# Paths answered on any host without membership (load balancer probes, login).
+OPEN_PATHS = ("/healthz", "/static/")
+ANONYMOUS_TENANT_PATHS = ("/login/", "/logout/")
+
+
+class RequestIdMiddleware:
+    """Accept a sane ``X-Request-ID`` or make one; bind it to every log line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        clear_context()
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        bind_context(request_id=request.request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+def request_hostname(request: HttpRequest) -> str:
+    host = request.get_host().rsplit(":", 1)[0] if not request.get_host().startswith("[") else ""
+    return host.lower().rstrip(".")
+
+
+class TenantRoutingMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        request.tenant = None
+        hostname = request_hostname(request)
+        if request.path.startswith(OPEN_PATHS) or hostname == settings.BASE_DOMAIN:
+            self._route_public(request)
+            return self.get_response(request)
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        organization = domain.tenant if domain else None
+        if organization is None or organization.status == OrganizationStatus.ARCHIVED:
+            raise Http404("No organization at this address.")
+        if organization.status == OrganizationStatus.SUSPENDED:
+            return HttpResponse(
+                render_to_string(
+                    "frontend/suspended.html", {"organization": organization}, request=None
+                ),
+                status=403,
+            )
+        if organization.status != OrganizationStatus.ACTIVE:
+            return HttpResponse(
+                render_to_string(
+                    "frontend/not_ready.html", {"organization": organization}, request=None
+                ),
+                status=503,
+                headers={"Retry-After": "2"},
+            )
+        organization.domain_url = hostname
+        request.tenant = organization
+        connection.set_tenant(organization)
+        request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
+        bind_context(tenant=organization.schema_name)
+        try:
+            return self.get_response(request)
+        finally:
+            connection.set_schema_to_public()
+
+    @staticmethod
+    def _route_public(request: HttpRequest) -> None:
+        request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        set_urlconf(request.urlconf)
+        bind_context(tenant="public")
+
+
+class TenantMembershipMiddleware:
+    """On organization hosts: anonymous → log in; not a member → 404 (existence does not leak)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from control_plane.accounts.models import Membership
+
+        request.membership = None
+        organization = getattr(request, "tenant", None)
+        if organization is None or request.path.startswith(OPEN_PATHS + ANONYMOUS_TENANT_PATHS):
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            query = urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(f"/login/?{query}")
+        membership = Membership.objects.filter(user=request.user, organization=organization).first()
+        if membership is None:
+            raise Http404("No organization at this address.")
+        membership.organization = organization
+        request.membership = membership
+        return self.get_response(request)
+
+
+class LogContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            bind_context(user_id=user.pk)
+        return self.get_response(request)

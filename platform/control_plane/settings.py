@@ -1,0 +1,216 @@
+"""Settings for Publish MDM, read from the environment (12-factor).
+
+Every variable is documented in the README with its default. The defaults run
+the whole product on one machine with nothing else installed: when
+``DATABASE_URL`` is unset, ``control_plane.embedded_db`` has started a private
+PostgreSQL under ``.data/`` and exported its URL before Django loads this file.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import unquote
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from control_plane import logging_setup
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BASE_DIR = REPO_ROOT
+
+env = environ.Env()
+
+ENVIRONMENT = env.str("ENVIRONMENT", default="development")
+IS_PRODUCTION = ENVIRONMENT == "production"
+DEBUG = env.bool("DEBUG", default=False)
+DATA_DIR = Path(env.str("DATA_DIR", default=str(REPO_ROOT / ".data")))
+
+_INSECURE_PREFIX = "django-insecure"
+
+
+def _development_secret_key() -> str:
+    """A random key kept under DATA_DIR so sessions survive restarts."""
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = f"{_INSECURE_PREFIX}-dev-{secrets.token_urlsafe(48)}"
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret_key()
+if IS_PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when ENVIRONMENT=production.")
+    if (
+        SECRET_KEY.startswith(_INSECURE_PREFIX)
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+    ):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is insecure: set a random value of at least 50 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
+        )
+
+BASE_DOMAIN = env.str("BASE_DOMAIN", default="publishmdm.localhost").lower()
+PUBLIC_SCHEME = env.str("PUBLIC_SCHEME", default="https" if IS_PRODUCTION else "http")
+PUBLIC_PORT = env.int("PUBLIC_PORT", default=0 if IS_PRODUCTION else 8000)
+# Unknown hosts are answered 404 by the tenant routing middleware, which knows
+# every organization's domains; Django's own check would have to be kept in
+# sync with the Domain table.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+
+SHARED_APPS = [
+    "django_tenants",
+    "control_plane.organizations",
+    "control_plane.accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "procrastinate.contrib.django",
+    "frontend",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "tenants.audit",
+]
+INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
+
+TENANT_MODEL = "organizations.Organization"
+TENANT_DOMAIN_MODEL = "organizations.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+TENANT_SCHEMA_PREFIX = "org_"
+SPARE_SCHEMA_PREFIX = "spare_"
+SPARE_POOL_SIZE = env.int("SPARE_POOL_SIZE", default=3)
+MIGRATION_PARALLELISM = env.int("MIGRATION_PARALLELISM", default=2)
+TENANT_MULTIPROCESSING_MAX_PROCESSES = MIGRATION_PARALLELISM
+TENANT_MULTIPROCESSING_CHUNKS = 2
+ORGANIZATION_ARCHIVE_GRACE_DAYS = env.int("ORGANIZATION_ARCHIVE_GRACE_DAYS", default=30)
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["control_plane.accounts.backends.EmailBackend"]
+LOGIN_URL = "/login/"
+
+MIDDLEWARE = [
+    "control_plane.middleware.RequestIdMiddleware",
+    "control_plane.middleware.TenantRoutingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "control_plane.middleware.TenantMembershipMiddleware",
+    "control_plane.middleware.LogContextMiddleware",
+]
+
+ROOT_URLCONF = "control_plane.tenant_urls"
+PUBLIC_SCHEMA_URLCONF = "control_plane.urls"
+WSGI_APPLICATION = "control_plane.wsgi.application"
+ASGI_APPLICATION = "control_plane.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "frontend.context.workspace",
+            ],
+        },
+    }
+]
+
+# Database -------------------------------------------------------------------
+# control_plane.embedded_db exports DATABASE_URL when it starts the embedded
+# server, so this module never has to know which one is in use.
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/publishmdm")
+}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# A Unix-socket directory arrives percent-encoded in the URL's host part.
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or None}
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+# Sessions and security --------------------------------------------------------
+# One session cookie for the base domain and every organization's subdomain,
+# so a member of several organizations switches without logging in again.
+SESSION_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default="") or None
+CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=IS_PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS",
+    default=[f"{PUBLIC_SCHEME}://*.{BASE_DOMAIN}" + (f":{PUBLIC_PORT}" if PUBLIC_PORT else "")],
+)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+
+# Email ------------------------------------------------------------------------
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://")
+vars().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Publish MDM <noreply@{BASE_DOMAIN}>")
+
+# Static files and storage -----------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Background jobs (Procrastinate, DESIGN.md §4) ---------------------------------
+# Tasks live in each app's tasks.py and are discovered by the Django contrib app.
+PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4)}
+
+# Logging and errors -------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "console")
+LOGGING_CONFIG = None
+logging_setup.configure(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    logging_setup.init_sentry(
+        dsn=SENTRY_DSN,
+        environment=ENVIRONMENT,
+        send_default_pii=env.bool("SENTRY_SEND_PII", default=False),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

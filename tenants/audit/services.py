@@ -1,0 +1,58 @@
+"""Writing audit events (DESIGN.md §8: every action writes one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from django.db import connection
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.audit.models import AuditEvent
+
+log = structlog.get_logger(__name__)
+
+
+def actor_fields(actor: Any) -> dict[str, Any]:
+    """Turn a user (or None for the system) into stored actor fields."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return {"actor_id": None, "actor_label": "system"}
+    return {"actor_id": actor.pk, "actor_label": getattr(actor, "email", str(actor))}
+
+
+def audit_record(
+    code: str,
+    *,
+    actor: Any = None,
+    target: Any = None,
+    target_label: str = "",
+    data: dict[str, Any] | None = None,
+    schema_name: str | None = None,
+) -> AuditEvent:
+    """Append one event to an organization's trail.
+
+    ``schema_name`` names the organization when the caller runs in the public
+    schema (member changes are public rows but tenant events); otherwise the
+    current tenant schema is used, and recording from ``public`` is a bug.
+    """
+    target_fields: dict[str, Any] = {}
+    if target is not None:
+        target_fields = {
+            "target_type": target._meta.label_lower,
+            "target_id": str(target.pk),
+            "target_label": target_label or str(target)[:254],
+        }
+    request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+    schema = schema_name or connection.schema_name
+    if schema == get_public_schema_name():
+        raise RuntimeError(f"Audit event {code!r} recorded outside any organization.")
+    with schema_context(schema):
+        event = AuditEvent.objects.create(
+            code=code,
+            data=data or {},
+            request_id=request_id,
+            **actor_fields(actor),
+            **target_fields,
+        )
+    log.info("audit", code=code, target=target_fields.get("target_id"))
+    return event

@@ -1,0 +1,150 @@
+"""Shared pytest fixtures for the whole suite (loaded with ``-p tests.plugin``).
+
+One migrated pair of organizations (``acme`` and ``globex``) is provisioned
+once per test database and reused by every test; tests roll back their own
+changes. Only the provisioning tests create fresh organizations.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+for entry in (str(ROOT / "platform"), str(ROOT)):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
+os.environ.setdefault("SPARE_POOL_SIZE", "0")
+os.environ.setdefault("MIGRATION_PARALLELISM", "2")
+os.environ.setdefault("EMAIL_URL", "memorymail://")
+
+if not os.environ.get("DATABASE_URL"):
+    # No server given: run on the embedded PostgreSQL like the product does.
+    from control_plane.embedded_db import ensure_database
+
+    ensure_database()
+
+
+# --- no outbound network ----------------------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_LOCAL_PREFIXES = ("127.", "::1", "localhost")
+
+
+def _guard(address) -> None:
+    if isinstance(address, tuple):
+        host = str(address[0])
+        if not host.startswith(_LOCAL_PREFIXES):
+            raise OSError(f"Tests may not reach the network ({host}); use a fake in tests/fakes/.")
+
+
+def _connect(self, address):
+    _guard(address)
+    return _real_connect(self, address)
+
+
+def _connect_ex(self, address):
+    _guard(address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _block_outbound_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _connect_ex)
+
+
+# --- database and tenants ---------------------------------------------------------
+
+
+def ensure_organization(slug: str, name: str | None = None):
+    """Get a provisioned organization, creating it if a flush removed it.
+
+    After a transactional test flushes the public tables, the schema is still
+    there, so re-provisioning finds it current and takes milliseconds.
+    """
+    from control_plane.organizations.models import Organization, OrganizationStatus
+    from control_plane.organizations.services.provisioning import (
+        organization_create,
+        organization_provision,
+    )
+
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is None:
+        organization = organization_create(name=name or slug.title(), slug=slug, enqueue=False)
+    if organization.status != OrganizationStatus.ACTIVE:
+        organization = organization_provision(organization.pk)
+    return organization
+
+
+@pytest.fixture(scope="session")
+def _session_organizations(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        ensure_organization("acme", "Acme Health")
+        ensure_organization("globex", "Globex Research")
+
+
+@pytest.fixture(autouse=True)
+def _reset_schema():
+    yield
+    from django.db import connection
+
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def org_a(_session_organizations, db):
+    return ensure_organization("acme", "Acme Health")
+
+
+@pytest.fixture
+def org_b(_session_organizations, db):
+    return ensure_organization("globex", "Globex Research")
+
+
+@pytest.fixture
+def make_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory
+
+
+@pytest.fixture
+def member_of(db):
+    """``member_of(org, role, email=None)`` → a new user holding ``role`` in ``org``."""
+    from control_plane.accounts.models import Membership
+    from tests.factories import UserFactory
+
+    def make(organization, role="editor", email=None):
+        user = UserFactory(**({"email": email} if email else {}))
+        Membership.objects.create(user=user, organization=organization, role=role)
+        return user
+
+    return make
+
+
+def host_of(organization) -> str:
+    return organization.primary_domain
+
+
+@pytest.fixture
+def client_on():
+    """``client_on(org_or_none, user=None)`` → a Django test client for that host."""
+    from django.conf import settings
+    from django.test import Client
+
+    def make(organization=None, user=None):
+        host = organization.primary_domain if organization is not None else settings.BASE_DOMAIN
+        client = Client(HTTP_HOST=host)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
