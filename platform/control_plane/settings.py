@@ -94,6 +94,9 @@ TENANT_MULTIPROCESSING_CHUNKS = 2
 ORGANIZATION_ARCHIVE_GRACE_DAYS = env.int("ORGANIZATION_ARCHIVE_GRACE_DAYS", default=30)
 
 AUTH_USER_MODEL = "accounts.User"
+# Emails are unique case-insensitively through a functional unique index on
+# lower(email), which Django's check does not recognise.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 AUTHENTICATION_BACKENDS = ["control_plane.accounts.backends.EmailBackend"]
 LOGIN_URL = "/login/"
 
