@@ -14,7 +14,8 @@ class SignupForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, label="Password", strip=False)
     organization_name = forms.CharField(max_length=200, label="Organization name")
     slug = forms.CharField(
-        max_length=40, label="Address",
+        max_length=40,
+        label="Address",
         help_text="Lowercase letters, digits and hyphens; your workspace will be at <address>.",
     )
 

@@ -17,7 +17,8 @@ def safe_next_url(request, candidate: str | None, default: str) -> str:
     target_host = urlsplit(candidate).hostname or ""
     if target_host == settings.BASE_DOMAIN or Domain.objects.filter(domain=target_host).exists():
         hosts.add(urlsplit(candidate).netloc)
-    if url_has_allowed_host_and_scheme(candidate, allowed_hosts=hosts,
-                                       require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts=hosts, require_https=request.is_secure()
+    ):
         return candidate
     return default

@@ -7,9 +7,13 @@ changes. Only the provisioning tests create fresh organizations.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
 os.environ.setdefault("SPARE_POOL_SIZE", "0")
 os.environ.setdefault("MIGRATION_PARALLELISM", "2")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
+# Files written by tests (storage prefixes, purges) go to a private folder per
+# process, never to the developer's .data/media.
+_MEDIA_ROOT = tempfile.mkdtemp(prefix="pmdm-test-media-")
+os.environ["MEDIA_ROOT"] = _MEDIA_ROOT
+atexit.register(shutil.rmtree, _MEDIA_ROOT, ignore_errors=True)
 
 if not os.environ.get("DATABASE_URL"):
     # No server given: run on the embedded PostgreSQL like the product does.
@@ -128,6 +137,105 @@ def member_of(db):
         return user
 
     return make
+
+
+SESSION_SCHEMAS = frozenset({"org_acme", "org_globex"})
+
+
+def _drop_schemas_committed(names) -> None:
+    """Drop schemas on a connection of its own, so it works whatever state the test left."""
+    from psycopg import sql
+
+    from control_plane.organizations.services.locks import _connect
+
+    conn = _connect()
+    try:
+        for name in names:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def _committed_tenant_schemas() -> set[str]:
+    from control_plane.organizations.services.locks import _connect
+
+    conn = _connect()
+    try:
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace "
+            "WHERE starts_with(nspname, 'org_') OR starts_with(nspname, 'spare_')"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {row[0] for row in rows}
+
+
+@pytest.fixture
+def tenant_schema_cleanup(django_db_blocker):
+    """Drop, at teardown, every tenant or spare schema the test committed.
+
+    Tests in a rolled-back transaction leave nothing behind anyway; this is for
+    transactional tests (and reruns with ``--reuse-db``). The two session
+    organizations are never dropped.
+    """
+    with django_db_blocker.unblock():
+        before = _committed_tenant_schemas()
+    yield
+    with django_db_blocker.unblock():
+        created = _committed_tenant_schemas() - before - SESSION_SCHEMAS
+        if created:
+            _drop_schemas_committed(sorted(created))
+
+
+@pytest.fixture
+def new_organization(db, tenant_schema_cleanup):
+    """``new_organization(slug=None, owner_email="", provision=True)`` → a fresh organization.
+
+    For provisioning and lifecycle tests only; everything else reuses ``org_a``/``org_b``.
+    """
+    from control_plane.organizations.services.provisioning import (
+        organization_create,
+        organization_provision,
+    )
+
+    def make(slug=None, *, name=None, owner_email="", provision=True):
+        slug = slug or f"t{uuid.uuid4().hex[:10]}"
+        organization = organization_create(
+            name=name or f"Test {slug}", slug=slug, owner_email=owner_email, enqueue=False
+        )
+        if provision:
+            organization = organization_provision(organization.pk)
+        return organization
+
+    return make
+
+
+@pytest.fixture
+def replace_provisioning_step():
+    """``with replace_provisioning_step(name, fn):`` runs ``fn`` in place of that step.
+
+    ``fn(organization, original)`` gets the real step too, to crash before or
+    after its work. The list entry is restored on leaving the block (and at
+    teardown, whatever happened).
+    """
+    from contextlib import contextmanager
+
+    from control_plane.organizations.services.provisioning import PROVISIONING_STEPS
+
+    saved = list(PROVISIONING_STEPS)
+
+    @contextmanager
+    def replace(name, fn):
+        index = [step for step, _ in PROVISIONING_STEPS].index(name)
+        original = PROVISIONING_STEPS[index]
+        PROVISIONING_STEPS[index] = (name, lambda organization: fn(organization, original[1]))
+        try:
+            yield
+        finally:
+            PROVISIONING_STEPS[index] = original
+
+    yield replace
+    PROVISIONING_STEPS[:] = saved
 
 
 def host_of(organization) -> str:

@@ -67,8 +67,11 @@ def organization_list(request):
     ]
     pending = Organization.objects.filter(
         created_by=request.user,
-        status__in=[OrganizationStatus.PENDING, OrganizationStatus.PROVISIONING,
-                    OrganizationStatus.FAILED],
+        status__in=[
+            OrganizationStatus.PENDING,
+            OrganizationStatus.PROVISIONING,
+            OrganizationStatus.FAILED,
+        ],
     )
     return render(request, "frontend/organization_list.html", {"rows": rows, "pending": pending})
 
@@ -101,9 +104,15 @@ def organization_setup(request, slug: str):
         raise Http404
     if organization.status == OrganizationStatus.ACTIVE:
         if request.GET.get("poll"):
-            return render(request, "frontend/organization_setup.html",
-                          {"organization": organization, "steps": [], "ready_url":
-                           organization_url(organization)})
+            return render(
+                request,
+                "frontend/organization_setup.html",
+                {
+                    "organization": organization,
+                    "steps": [],
+                    "ready_url": organization_url(organization),
+                },
+            )
         return redirect(organization_url(organization))
     return render(
         request,
@@ -117,16 +126,18 @@ def invitation_view(request, token: str):
     try:
         invitation = invitation_lookup(token)
     except InvitationInvalid as exc:
-        return render(request, "frontend/invitation_invalid.html", {"error": exc.message},
-                      status=410)
+        return render(
+            request, "frontend/invitation_invalid.html", {"error": exc.message}, status=410
+        )
     organization = invitation.organization
     if request.user.is_authenticated:
         if request.method == "POST":
             try:
                 invitation_accept(token, user=request.user)
             except InvitationInvalid as exc:
-                return render(request, "frontend/invitation_invalid.html",
-                              {"error": exc.message}, status=409)
+                return render(
+                    request, "frontend/invitation_invalid.html", {"error": exc.message}, status=409
+                )
             messages.success(request, f"You joined {organization.name}.")
             return redirect(organization_url(organization))
         return render(request, "frontend/invitation.html", {"invitation": invitation})

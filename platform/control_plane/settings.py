@@ -46,11 +46,7 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret_key()
 if IS_PRODUCTION:
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when ENVIRONMENT=production.")
-    if (
-        SECRET_KEY.startswith(_INSECURE_PREFIX)
-        or len(SECRET_KEY) < 50
-        or len(set(SECRET_KEY)) < 5
-    ):
+    if SECRET_KEY.startswith(_INSECURE_PREFIX) or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
         raise ImproperlyConfigured(
             "SECRET_KEY is insecure: set a random value of at least 50 characters "
             "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
@@ -68,6 +64,7 @@ SHARED_APPS = [
     "django_tenants",
     "control_plane.organizations",
     "control_plane.accounts",
+    "control_plane.runtime",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -79,6 +76,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "tenants.audit",
+    "tenants.secretstore",
 ]
 INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 
@@ -155,7 +153,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # Sessions and security --------------------------------------------------------
 # One session cookie for the base domain and every organization's subdomain,
 # so a member of several organizations switches without logging in again.
-SESSION_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default="") or None
+SESSION_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default=BASE_DOMAIN) or None
 CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -187,10 +185,26 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Publish MDM <norepl
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+S3_BUCKET = env.str("S3_BUCKET", default="")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if S3_BUCKET:
+    # Organizations' files go to S3 under tenants/<schema>/ (control_plane.storage).
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -198,6 +212,55 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# Secrets (tenants.secretstore, DESIGN.md §6; documented in docs/secrets.md) -------
+# Each organization's credentials live in its own store: "local" (encrypted in
+# its schema with a key derived from SECRETS_MASTER_KEYS) or "infisical" (a
+# project of its own). SECRET_STORE_BACKEND is what new organizations get.
+SECRET_STORE_BACKEND = env.str("SECRET_STORE_BACKEND", default="local")
+if SECRET_STORE_BACKEND not in ("local", "infisical"):
+    raise ImproperlyConfigured("SECRET_STORE_BACKEND must be 'local' or 'infisical'.")
+
+
+def _development_secrets_master_key() -> str:
+    """A random master key kept under DATA_DIR, like the development SECRET_KEY."""
+    import base64
+
+    path = DATA_DIR / "secrets_master_key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+# Comma-separated; new writes use the first, the others only decrypt (rotation).
+SECRETS_MASTER_KEYS = env.list("SECRETS_MASTER_KEYS", default=[])
+if not SECRETS_MASTER_KEYS:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(
+            "SECRETS_MASTER_KEYS is required in production (see docs/secrets.md)."
+        )
+    SECRETS_MASTER_KEYS = [_development_secrets_master_key()]
+SECRET_STORE_CACHE_TTL = env.float("SECRET_STORE_CACHE_TTL", default=15.0)
+INFISICAL_URL = env.str("INFISICAL_URL", default="https://app.infisical.com")
+INFISICAL_CLIENT_ID = env.str("INFISICAL_CLIENT_ID", default="")
+INFISICAL_CLIENT_SECRET = env.str("INFISICAL_CLIENT_SECRET", default="")
+INFISICAL_ENVIRONMENT = env.str("INFISICAL_ENVIRONMENT", default="publishmdm")
+INFISICAL_PROJECT_PREFIX = env.str("INFISICAL_PROJECT_PREFIX", default="pmdm")
+INFISICAL_TIMEOUT = env.float("INFISICAL_TIMEOUT", default=5.0)
+INFISICAL_READ_RETRIES = env.int("INFISICAL_READ_RETRIES", default=2)
+INFISICAL_RETRY_BACKOFF = env.float("INFISICAL_RETRY_BACKOFF", default=0.5)
+if (
+    IS_PRODUCTION
+    and SECRET_STORE_BACKEND == "infisical"
+    and not (INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET)
+):
+    raise ImproperlyConfigured(
+        "SECRET_STORE_BACKEND=infisical needs INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET."
+    )
 
 # Background jobs (Procrastinate, DESIGN.md §4) ---------------------------------
 # Tasks live in each app's tasks.py and are discovered by the Django contrib app.

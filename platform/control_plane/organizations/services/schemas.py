@@ -58,52 +58,32 @@ def latest_migration_keys() -> list[str]:
     return sorted(f"{app}.{name}" for app, name in loader.graph.leaf_nodes())
 
 
-_PENDING_SQL = """
-SELECT n.nspname
-FROM pg_namespace AS n
-WHERE n.nspname = ANY(%(schemas)s)
-  AND (
-    to_regclass(format('%%I.django_migrations', n.nspname)) IS NULL
-    OR (
-      xpath(
-        '/row/c/text()',
-        query_to_xml(
-          format(
-            'SELECT count(DISTINCT app || ''.'' || name) AS c FROM %%I.django_migrations '
-            'WHERE app || ''.'' || name = ANY(%%L::text[])',
-            n.nspname, %(keys)s
-          ),
-          false, true, ''
-        )
-      )
-    )[1]::text::int < %(count)s
-  )
-ORDER BY n.nspname
-"""
-
-
 def schemas_pending_migration(schemas: Sequence[str]) -> list[str]:
-    """Of ``schemas``, those that exist and lack any latest migration; one query."""
+    """Of ``schemas``, those that exist and lack any latest migration; one query.
+
+    The loop over schemas runs inside PostgreSQL (``publishmdm_schemas_pending``,
+    created by the runtime app's first migration).
+    """
     if not schemas:
         return []
     keys = latest_migration_keys()
     with connection.cursor() as cursor:
         cursor.execute(
-            _PENDING_SQL, {"schemas": list(schemas), "keys": "{" + ",".join(keys) + "}",
-                           "count": len(keys)}
+            "SELECT public.publishmdm_schemas_pending(%s::text[], %s::text[])",
+            [list(schemas), keys],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
 def all_tenant_schemas() -> list[str]:
     """Every organization and spare schema that exists in the database."""
-    prefixes = (settings.TENANT_SCHEMA_PREFIX, settings.SPARE_SCHEMA_PREFIX)
+    prefixes = [settings.TENANT_SCHEMA_PREFIX, settings.SPARE_SCHEMA_PREFIX]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nspname FROM pg_namespace WHERE "
-            + " OR ".join(["starts_with(nspname, %s)"] * len(prefixes))
-            + " ORDER BY nspname",
-            list(prefixes),
+            "SELECT nspname FROM pg_namespace "
+            "WHERE EXISTS (SELECT 1 FROM unnest(%s::text[]) AS p WHERE starts_with(nspname, p)) "
+            "ORDER BY nspname",
+            [prefixes],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -123,7 +103,9 @@ def _migrate_options(verbosity: int) -> dict:
     parser = MigrateCommand().create_parser("manage.py", "migrate")
     options = vars(parser.parse_args([]))
     options.update(
-        verbosity=verbosity, interactive=False, skip_checks=True,
+        verbosity=verbosity,
+        interactive=False,
+        skip_checks=True,
         database=connection.alias,
     )
     return options
@@ -146,7 +128,10 @@ def _migrate_one_star(args: tuple[str, int]) -> tuple[str, str | None]:
 
 
 def migrate_schemas(
-    schemas: Iterable[str], *, processes: int | None = None, verbosity: int = 0,
+    schemas: Iterable[str],
+    *,
+    processes: int | None = None,
+    verbosity: int = 0,
     only_pending: bool = True,
 ) -> MigrationReport:
     """Bring tenant schemas to the latest migrations.
