@@ -70,6 +70,12 @@ def _block_outbound_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", _connect_ex)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The production hasher takes about half a second per password on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 # --- database and tenants ---------------------------------------------------------
 
 
@@ -79,17 +85,26 @@ def ensure_organization(slug: str, name: str | None = None):
     After a transactional test flushes the public tables, the schema is still
     there, so re-provisioning finds it current and takes milliseconds.
     """
+    from django.db import connection
+
     from control_plane.organizations.models import Organization, OrganizationStatus
     from control_plane.organizations.services.provisioning import (
         organization_create,
         organization_provision,
     )
 
-    organization = Organization.objects.filter(slug=slug).first()
-    if organization is None:
-        organization = organization_create(name=name or slug.title(), slug=slug, enqueue=False)
-    if organization.status != OrganizationStatus.ACTIVE:
-        organization = organization_provision(organization.pk)
+    previous = getattr(connection, "tenant", None)
+    connection.set_schema_to_public()
+    try:
+        organization = Organization.objects.filter(slug=slug).first()
+        if organization is None:
+            organization = organization_create(name=name or slug.title(), slug=slug, enqueue=False)
+        if organization.status != OrganizationStatus.ACTIVE:
+            organization = organization_provision(organization.pk)
+    finally:
+        # Leave the connection on whatever tenant the calling fixture had set.
+        if previous is not None and previous.schema_name != connection.schema_name:
+            connection.set_tenant(previous)
     return organization
 
 
@@ -116,6 +131,38 @@ def org_a(_session_organizations, db):
 @pytest.fixture
 def org_b(_session_organizations, db):
     return ensure_organization("globex", "Globex Research")
+
+
+@pytest.fixture(scope="session")
+def _session_spare(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        from control_plane.organizations.models import SpareSchema
+        from control_plane.organizations.services.spare_pool import spare_pool_fill
+
+        # Transactional tests flush the SpareSchema table but not the schemas:
+        # with --reuse-db, drop those orphans rather than pile them up.
+        known = set(SpareSchema.objects.values_list("name", flat=True))
+        orphans = {s for s in _committed_tenant_schemas() if s.startswith("spare_")} - known
+        _drop_schemas_committed(sorted(orphans))
+        spare_pool_fill(1)
+
+
+@pytest.fixture
+def spare_schema(_session_spare, db):
+    """The name of a ready spare schema (migrating one takes about a second).
+
+    It is committed once per session; a test that claims it does so in its own
+    transaction, which the rollback undoes, so the next test finds it again.
+    """
+    from control_plane.organizations.models import SpareSchema, SpareSchemaStatus
+    from control_plane.organizations.services import schemas
+    from control_plane.organizations.services.spare_pool import spare_pool_fill
+
+    spare = SpareSchema.objects.filter(status=SpareSchemaStatus.READY).first()
+    if spare is not None and schemas.exists(spare.name):
+        return spare.name
+    SpareSchema.objects.all().delete()
+    return spare_pool_fill(1)[0]
 
 
 @pytest.fixture
@@ -188,10 +235,11 @@ def tenant_schema_cleanup(django_db_blocker):
 
 
 @pytest.fixture
-def new_organization(db, tenant_schema_cleanup):
+def new_organization(db, tenant_schema_cleanup, spare_schema):
     """``new_organization(slug=None, owner_email="", provision=True)`` → a fresh organization.
 
     For provisioning and lifecycle tests only; everything else reuses ``org_a``/``org_b``.
+    The first one provisioned in a test claims the session's spare schema.
     """
     from control_plane.organizations.services.provisioning import (
         organization_create,
@@ -256,3 +304,80 @@ def client_on():
         return client
 
     return make
+
+
+def truncate_schema_tables(schema_name: str) -> None:
+    """Empty every table of a tenant schema (not its migration history)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+            "AND tablename <> 'django_migrations'",
+            [schema_name],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        if tables:
+            names = ", ".join(f'"{schema_name}"."{table}"' for table in tables)
+            cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def _committed_tenant(slug: str, name: str, django_db_blocker):
+    """An organization whose data is committed (seen by other threads and processes).
+
+    Cheaper than pytest-django's transactional tests, which flush every
+    public table: we empty only this organization's schema and the job queue.
+    """
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        organization = ensure_organization(slug, name)
+        connection.set_tenant(organization)
+        try:
+            yield organization
+        finally:
+            connection.set_schema_to_public()
+            truncate_schema_tables(organization.schema_name)
+            with connection.cursor() as cursor:
+                cursor.execute("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def committed_org_a(_session_organizations, django_db_blocker):
+    yield from _committed_tenant("acme", "Acme Health", django_db_blocker)
+
+
+@pytest.fixture
+def committed_org_b(_session_organizations, django_db_blocker):
+    yield from _committed_tenant("globex", "Globex Research", django_db_blocker)
+
+
+def _patch_database_discovery() -> None:
+    """Make pytest-django set up the test database for tests that only use
+    ``committed_org_*`` (they manage commits themselves, without its ``db`` fixture)."""
+    from pytest_django import fixtures as django_fixtures
+
+    original = django_fixtures._get_databases_for_test
+
+    def databases_for_test(test):
+        databases, serialized = original(test)
+        if not databases and {"committed_org_a", "committed_org_b"} & set(
+            getattr(test, "fixturenames", ())
+        ):
+            return ("default",), False
+        return databases, serialized
+
+    django_fixtures._get_databases_for_test = databases_for_test
+
+
+_patch_database_discovery()
+
+
+@pytest.fixture
+def committed_user(committed_org_a):
+    """A committed user account (for tests on committed data); deleted afterwards."""
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    yield user
+    user.delete()

@@ -45,3 +45,25 @@ def defer_once(task: Any, queueing_lock: str, **kwargs: Any) -> bool:
     except AlreadyEnqueued:
         return False
     return True
+
+
+class TenantUnavailable(Exception):
+    """The job's organization is gone, suspended or archived: the job does nothing."""
+
+
+@contextmanager
+def tenant_job(schema_name: str, **context: Any) -> Iterator[Any]:
+    """Run a job inside one organization's schema, named by the job's arguments.
+
+    Every tenant job carries its schema name; nothing relies on the
+    connection's leftover ``search_path``. Suspended or archived organizations
+    get no work done on their behalf.
+    """
+    from control_plane.organizations.models import Organization, OrganizationStatus
+
+    with job_context(tenant=schema_name, **context):
+        organization = Organization.objects.filter(schema_name=schema_name).first()
+        if organization is None or organization.status != OrganizationStatus.ACTIVE:
+            raise TenantUnavailable(f"{schema_name} is not active; job skipped.")
+        connection.set_tenant(organization)
+        yield organization

@@ -9,8 +9,10 @@ answer suspended and archived organizations differently.
 
 from __future__ import annotations
 
+import enum
 import re
 import uuid
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,7 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
 from control_plane.logging_setup import bind_context, clear_context
-from control_plane.organizations.models import Domain, OrganizationStatus
+from control_plane.organizations.models import Domain, Organization, OrganizationStatus
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -38,16 +40,55 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         clear_context()
         incoming = request.headers.get("X-Request-ID", "")
-        request.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
         bind_context(request_id=request.request_id)
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
 
 
-def request_hostname(request: HttpRequest) -> str:
-    host = request.get_host().rsplit(":", 1)[0] if not request.get_host().startswith("[") else ""
+def hostname_from_host_header(host: str) -> str:
+    """``Acme.Example.org.:8000`` → ``acme.example.org``; IPv6 literals never name a tenant."""
+    host = host.rsplit(":", 1)[0] if not host.startswith("[") else ""
     return host.lower().rstrip(".")
+
+
+def request_hostname(request: HttpRequest) -> str:
+    return hostname_from_host_header(request.get_host())
+
+
+class HostKind(enum.Enum):
+    PUBLIC = "public"  # the control plane (BASE_DOMAIN)
+    UNKNOWN = "unknown"  # no such domain, or an archived organization
+    SUSPENDED = "suspended"
+    NOT_READY = "not_ready"  # pending, provisioning or failed
+    ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class HostResolution:
+    kind: HostKind
+    organization: Organization | None = None
+
+
+def resolve_host(hostname: str) -> HostResolution:
+    """What a host name routes to, for HTTP and WebSockets alike (one lookup, one rule).
+
+    Runs against the public schema's ``Domain`` table; callers activate the
+    organization's schema themselves (per request, or per socket call).
+    """
+    if hostname == settings.BASE_DOMAIN:
+        return HostResolution(HostKind.PUBLIC)
+    domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+    organization = domain.tenant if domain else None
+    if organization is None or organization.status == OrganizationStatus.ARCHIVED:
+        return HostResolution(HostKind.UNKNOWN)
+    if organization.status == OrganizationStatus.SUSPENDED:
+        return HostResolution(HostKind.SUSPENDED, organization)
+    if organization.status != OrganizationStatus.ACTIVE:
+        return HostResolution(HostKind.NOT_READY, organization)
+    organization.domain_url = hostname
+    return HostResolution(HostKind.ACTIVE, organization)
 
 
 class TenantRoutingMiddleware:
@@ -61,18 +102,18 @@ class TenantRoutingMiddleware:
         if request.path.startswith(OPEN_PATHS) or hostname == settings.BASE_DOMAIN:
             self._route_public(request)
             return self.get_response(request)
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-        organization = domain.tenant if domain else None
-        if organization is None or organization.status == OrganizationStatus.ARCHIVED:
+        resolution = resolve_host(hostname)
+        organization = resolution.organization
+        if resolution.kind is HostKind.UNKNOWN:
             raise Http404("No organization at this address.")
-        if organization.status == OrganizationStatus.SUSPENDED:
+        if resolution.kind is HostKind.SUSPENDED:
             return HttpResponse(
                 render_to_string(
                     "frontend/suspended.html", {"organization": organization}, request=None
                 ),
                 status=403,
             )
-        if organization.status != OrganizationStatus.ACTIVE:
+        if resolution.kind is not HostKind.ACTIVE:
             return HttpResponse(
                 render_to_string(
                     "frontend/not_ready.html", {"organization": organization}, request=None
@@ -80,7 +121,6 @@ class TenantRoutingMiddleware:
                 status=503,
                 headers={"Retry-After": "2"},
             )
-        organization.domain_url = hostname
         request.tenant = organization
         connection.set_tenant(organization)
         request.urlconf = settings.ROOT_URLCONF

@@ -72,11 +72,13 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "procrastinate.contrib.django",
     "frontend",
+    "realtime",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "tenants.audit",
     "tenants.secretstore",
+    "tenants.publishing",
 ]
 INSTALLED_APPS = list(dict.fromkeys(SHARED_APPS + TENANT_APPS))
 
@@ -255,16 +257,57 @@ INFISICAL_READ_RETRIES = env.int("INFISICAL_READ_RETRIES", default=2)
 INFISICAL_RETRY_BACKOFF = env.float("INFISICAL_RETRY_BACKOFF", default=0.5)
 if (
     IS_PRODUCTION
-    and SECRET_STORE_BACKEND == "infisical"
+    and SECRET_STORE_BACKEND == "infisical"  # noqa: S105 - a backend name
     and not (INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET)
 ):
     raise ImproperlyConfigured(
         "SECRET_STORE_BACKEND=infisical needs INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET."
     )
 
+# Publishing (ODK Central, Google) ------------------------------------------------
+# host:port pairs that may be private addresses (an on-premises Central); all
+# other Central URLs resolving to internal addresses are refused (SSRF).
+CENTRAL_ALLOWED_INTERNAL_HOSTS = env.list("CENTRAL_ALLOWED_INTERNAL_HOSTS", default=[])
+# Plain http is refused unless DEBUG (or this, for an on-premises test server).
+CENTRAL_ALLOW_HTTP = env.bool("CENTRAL_ALLOW_HTTP", default=False)
+CENTRAL_TIMEOUT = env.float("CENTRAL_TIMEOUT", default=10.0)
+CENTRAL_MAX_CONCURRENCY = env.int("CENTRAL_MAX_CONCURRENCY", default=8)
+PUBLISH_POOL_SIZE = env.int("PUBLISH_POOL_SIZE", default=8)
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+GOOGLE_DRIVE_API_URL = env.str("GOOGLE_DRIVE_API_URL", default="https://www.googleapis.com")
+GOOGLE_OAUTH_TOKEN_URL = env.str(
+    "GOOGLE_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token"
+)
+GOOGLE_TIMEOUT = env.float("GOOGLE_TIMEOUT", default=20.0)
+
 # Background jobs (Procrastinate, DESIGN.md §4) ---------------------------------
 # Tasks live in each app's tasks.py and are discovered by the Django contrib app.
 PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4)}
+
+# Realtime (Channels, DESIGN.md §5; documented in docs/realtime.md) --------------
+# Redis when REDIS_URL is set; otherwise sockets' groups live in the server
+# process and group sends from any process (the job worker included) travel
+# through PostgreSQL LISTEN/NOTIFY, so the embedded default needs nothing else.
+REALTIME_CHANNEL_PREFIX = env.str("REALTIME_CHANNEL_PREFIX", default="pmdm")
+_CHANNEL_CONFIG = {"capacity": env.int("REALTIME_CHANNEL_CAPACITY", default=1000), "expiry": 60}
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": REALTIME_CHANNEL_PREFIX, **_CHANNEL_CONFIG},
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "realtime.layers.PostgresChannelLayer",
+            "CONFIG": {"channel": REALTIME_CHANNEL_PREFIX, **_CHANNEL_CONFIG},
+        }
+    )
+}
+REALTIME_MAX_MESSAGE_BYTES = env.int("REALTIME_MAX_MESSAGE_BYTES", default=4096)
+REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
+REALTIME_TICKET_TTL = env.int("REALTIME_TICKET_TTL", default=30)
+REALTIME_REVALIDATE_SECONDS = env.int("REALTIME_REVALIDATE_SECONDS", default=60)
 
 # Logging and errors -------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

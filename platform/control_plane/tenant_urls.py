@@ -3,8 +3,10 @@
 from django.urls import include, path
 
 from control_plane.health import healthz
+from realtime.views import ticket_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("realtime/ticket/", ticket_view, name="realtime-ticket"),
     path("", include("frontend.tenant_urls")),
 ]

@@ -21,6 +21,13 @@ class OrganizationStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class SecretBackend(models.TextChoices):
+    """Where an organization's secrets live (tenants.secretstore, DESIGN.md §6)."""
+
+    LOCAL = "local", "Local (encrypted in the organization's schema)"
+    INFISICAL = "infisical", "Infisical (a project of its own)"
+
+
 class Organization(TenantMixin):
     auto_create_schema = False
     auto_drop_schema = False
@@ -46,6 +53,13 @@ class Organization(TenantMixin):
     # Set when the schema has been dropped; the row stays as a tombstone so
     # that the slug (part of URLs and bookmarks) is never reused by accident.
     purged_at = models.DateTimeField(null=True, blank=True)
+    # Secret store (tenants.secretstore): which backend holds this organization's
+    # secrets, and its own Infisical project when it has one. Changed only by the
+    # secret store's provisioning step and its ``secrets_move`` command.
+    secret_backend = models.CharField(
+        max_length=20, choices=SecretBackend.choices, default=SecretBackend.LOCAL
+    )
+    infisical_project_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["name"]

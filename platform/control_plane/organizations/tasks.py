@@ -24,6 +24,10 @@ def fill_spare_pool() -> None:
 
 
 @app.periodic(cron="*/10 * * * *", periodic_id="spare-pool")
-@app.task(name="organizations.fill_spare_pool_periodic", queue="maintenance", queueing_lock="spare-pool-periodic")
+@app.task(
+    name="organizations.fill_spare_pool_periodic",
+    queue="maintenance",
+    queueing_lock="spare-pool-periodic",
+)
 def fill_spare_pool_periodic(timestamp: int) -> None:
     fill_spare_pool()

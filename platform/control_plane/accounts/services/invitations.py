@@ -83,14 +83,21 @@ def invitation_create(*, organization, email: str, role: str, actor: Any) -> Iss
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(
-                organization=organization, email=email, role=role, token_hash=token_hash,
+                organization=organization,
+                email=email,
+                role=role,
+                token_hash=token_hash,
                 invited_by=actor if getattr(actor, "is_authenticated", False) else None,
                 expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
-                last_sent_at=now, send_count=1,
+                last_sent_at=now,
+                send_count=1,
             )
             audit_record(
-                "organization.member.invited", actor=actor, target=invitation,
-                target_label=email, data={"email": email, "role": role},
+                "organization.member.invited",
+                actor=actor,
+                target=invitation,
+                target_label=email,
+                data={"email": email, "role": role},
                 schema_name=organization.schema_name,
             )
             issued = IssuedInvitation(invitation, token)
@@ -98,7 +105,8 @@ def invitation_create(*, organization, email: str, role: str, actor: Any) -> Iss
     except IntegrityError as exc:
         raise Conflict(
             f"{email} already has an open invitation; resend it instead.",
-            code="already_invited", field="email",
+            code="already_invited",
+            field="email",
         ) from exc
     return issued
 
@@ -117,8 +125,11 @@ def invitation_resend(invitation: Invitation, *, actor: Any) -> IssuedInvitation
         invitation.send_count += 1
         invitation.save(update_fields=["token_hash", "expires_at", "last_sent_at", "send_count"])
         audit_record(
-            "organization.invitation.resent", actor=actor, target=invitation,
-            target_label=invitation.email, schema_name=invitation.organization.schema_name,
+            "organization.invitation.resent",
+            actor=actor,
+            target=invitation,
+            target_label=invitation.email,
+            schema_name=invitation.organization.schema_name,
         )
         issued = IssuedInvitation(invitation, token)
         transaction.on_commit(lambda: _send(issued))
@@ -133,8 +144,11 @@ def invitation_revoke(invitation: Invitation, *, actor: Any) -> Invitation:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
         audit_record(
-            "organization.invitation.revoked", actor=actor, target=invitation,
-            target_label=invitation.email, schema_name=invitation.organization.schema_name,
+            "organization.invitation.revoked",
+            actor=actor,
+            target=invitation,
+            target_label=invitation.email,
+            schema_name=invitation.organization.schema_name,
         )
     return invitation
 
@@ -142,7 +156,9 @@ def invitation_revoke(invitation: Invitation, *, actor: Any) -> Invitation:
 def invitation_lookup(token: str) -> Invitation:
     """The open invitation for ``token``, or InvitationInvalid saying why not."""
     invitation = (
-        Invitation.objects.select_related("organization").filter(token_hash=_hash(token or "")).first()
+        Invitation.objects.select_related("organization")
+        .filter(token_hash=_hash(token or ""))
+        .first()
     )
     if invitation is None:
         raise InvitationInvalid(
@@ -178,7 +194,9 @@ def invitation_accept(token: str, *, user: User) -> Membership:
         invitation = invitation_lookup(token)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.accepted_at:
-            raise InvitationInvalid("This invitation has already been used.", code="invitation_used")
+            raise InvitationInvalid(
+                "This invitation has already been used.", code="invitation_used"
+            )
         if invitation.email.lower() != user.email.lower():
             raise InvitationInvalid(
                 f"This invitation was sent to {invitation.email}. "
@@ -192,8 +210,11 @@ def invitation_accept(token: str, *, user: User) -> Membership:
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
         audit_record(
-            "organization.member.joined", actor=user, target=membership,
-            target_label=user.email, data={"role": membership.role, "new": created},
+            "organization.member.joined",
+            actor=user,
+            target=membership,
+            target_label=user.email,
+            data={"role": membership.role, "new": created},
             schema_name=invitation.organization.schema_name,
         )
     return membership

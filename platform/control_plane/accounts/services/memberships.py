@@ -25,8 +25,10 @@ def _lock(membership: Membership) -> Membership:
         .filter(organization_id=membership.organization_id, role=Role.OWNER)
         .values_list("pk", flat=True)
     )
-    return Membership.objects.select_for_update().select_related("user", "organization").get(
-        pk=membership.pk
+    return (
+        Membership.objects.select_for_update()
+        .select_related("user", "organization")
+        .get(pk=membership.pk)
     )
 
 
@@ -47,8 +49,11 @@ def membership_change_role(membership: Membership, role: str, *, actor: Any) -> 
         membership.role = role
         membership.save(update_fields=["role", "updated_at"])
         audit_record(
-            "organization.member.role_changed", actor=actor, target=membership,
-            target_label=membership.user.email, data={"from": previous, "to": role},
+            "organization.member.role_changed",
+            actor=actor,
+            target=membership,
+            target_label=membership.user.email,
+            data={"from": previous, "to": role},
             schema_name=organization.schema_name,
         )
     return membership
@@ -71,7 +76,9 @@ def membership_remove(membership: Membership, *, actor: Any) -> None:
         membership.delete()
         audit_record(
             "organization.member.left" if is_self else "organization.member.removed",
-            actor=actor, target_label=email, data={"email": email},
+            actor=actor,
+            target_label=email,
+            data={"email": email},
             schema_name=organization.schema_name,
         )
 
@@ -81,6 +88,8 @@ def membership_leave(membership: Membership) -> None:
 
 
 def memberships_of(organization):
-    return Membership.objects.filter(organization=organization).select_related("user").order_by(
-        "user__email"
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__email")
     )

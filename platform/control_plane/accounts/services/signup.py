@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from control_plane.accounts.models import User
 from control_plane.errors import Conflict
@@ -42,7 +42,13 @@ def user_create(*, email: str, password: str, full_name: str = "") -> User:
         _collect(errors, "password", exc)
     if errors:
         raise ValidationError(errors)
-    return User.objects.create_user(email=email, password=password, full_name=full_name.strip())
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                email=email, password=password, full_name=full_name.strip()
+            )
+    except IntegrityError as exc:  # the same address signed up a moment ago
+        raise ValidationError({"email": "An account with this email already exists."}) from exc
 
 
 def signup(

@@ -23,8 +23,14 @@ from control_plane.storage import tenant_storage_prefix
 
 
 def _transition(
-    organization: Organization, *, allowed_from: set[str], to: str, code: str, actor: Any,
-    data: dict | None = None, **fields: Any,
+    organization: Organization,
+    *,
+    allowed_from: set[str],
+    to: str,
+    code: str,
+    actor: Any,
+    data: dict | None = None,
+    **fields: Any,
 ) -> Organization:
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
@@ -40,18 +46,28 @@ def _transition(
     return organization
 
 
-def organization_suspend(organization: Organization, *, actor: Any, reason: str = "") -> Organization:
+def organization_suspend(
+    organization: Organization, *, actor: Any, reason: str = ""
+) -> Organization:
     return _transition(
-        organization, allowed_from={OrganizationStatus.ACTIVE}, to=OrganizationStatus.SUSPENDED,
-        code="organization.suspended", actor=actor, data={"reason": reason},
+        organization,
+        allowed_from={OrganizationStatus.ACTIVE},
+        to=OrganizationStatus.SUSPENDED,
+        code="organization.suspended",
+        actor=actor,
+        data={"reason": reason},
         suspended_at=timezone.now(),
     )
 
 
 def organization_resume(organization: Organization, *, actor: Any) -> Organization:
     return _transition(
-        organization, allowed_from={OrganizationStatus.SUSPENDED}, to=OrganizationStatus.ACTIVE,
-        code="organization.resumed", actor=actor, suspended_at=None,
+        organization,
+        allowed_from={OrganizationStatus.SUSPENDED},
+        to=OrganizationStatus.ACTIVE,
+        code="organization.resumed",
+        actor=actor,
+        suspended_at=None,
     )
 
 
@@ -59,10 +75,14 @@ def organization_archive(organization: Organization, *, actor: Any) -> Organizat
     return _transition(
         organization,
         allowed_from={
-            OrganizationStatus.ACTIVE, OrganizationStatus.SUSPENDED, OrganizationStatus.FAILED,
+            OrganizationStatus.ACTIVE,
+            OrganizationStatus.SUSPENDED,
+            OrganizationStatus.FAILED,
             OrganizationStatus.PENDING,
         },
-        to=OrganizationStatus.ARCHIVED, code="organization.archived", actor=actor,
+        to=OrganizationStatus.ARCHIVED,
+        code="organization.archived",
+        actor=actor,
         archived_at=timezone.now(),
     )
 
@@ -80,6 +100,14 @@ def organization_purge(organization: Organization, *, actor: Any, confirm: str) 
         raise InvalidState("Archive the organization before deleting its data.")
     if organization.purged_at:
         return organization
+    # --- secret store (tenants.secretstore) ---------------------------------------
+    # Delete the organization's Infisical project first: if that fails, the
+    # purge stops with nothing dropped and can be re-run (a project already
+    # gone counts as deleted). Local secrets go with the schema below.
+    from tenants.secretstore.services.provisioning import secret_store_destroy
+
+    secret_store_destroy(organization, actor=actor)
+    # --- end secret store ---------------------------------------------------------
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         schemas.schema_drop(organization.schema_name)
@@ -95,7 +123,9 @@ def organization_purge(organization: Organization, *, actor: Any, confirm: str) 
 
 
 def _delete_tree(prefix: str) -> None:
-    directories, files = default_storage.listdir(prefix) if default_storage.exists(prefix) else ([], [])
+    directories, files = (
+        default_storage.listdir(prefix) if default_storage.exists(prefix) else ([], [])
+    )
     for name in files:
         default_storage.delete(f"{prefix}/{name}")
     for directory in directories:

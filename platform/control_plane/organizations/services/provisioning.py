@@ -21,7 +21,6 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from control_plane.errors import Conflict, ServiceError
-from control_plane.logging_setup import bind_context
 from control_plane.organizations.models import (
     Domain,
     Organization,
@@ -87,7 +86,9 @@ def organization_create(
                 created_by=actor if authenticated else None,
             )
             platform_audit_record(
-                "organization.created", organization=organization, actor=actor,
+                "organization.created",
+                organization=organization,
+                actor=actor,
                 data={"slug": slug, "name": name},
             )
             if enqueue:
@@ -141,6 +142,14 @@ def _step_storage(organization: Organization) -> str:
     return prefix
 
 
+def _step_secrets(organization: Organization) -> str:
+    # The organization's secret store (tenants.secretstore): its own Infisical
+    # project in production, or the local encrypted table. Idempotent.
+    from tenants.secretstore.services.provisioning import secret_store_provision
+
+    return secret_store_provision(organization)
+
+
 def _step_defaults(organization: Organization) -> str:
     from tenants.audit.models import AuditEvent
     from tenants.audit.services import audit_record
@@ -156,9 +165,9 @@ def _step_defaults(organization: Organization) -> str:
 
 
 def _step_owner(organization: Organization) -> str:
-    from control_plane.accounts.services.invitations import invitation_create
     from control_plane.accounts.models import Invitation, Membership, User
     from control_plane.accounts.roles import Role
+    from control_plane.accounts.services.invitations import invitation_create
 
     email = organization.owner_email
     if not email:
@@ -170,8 +179,10 @@ def _step_owner(organization: Organization) -> str:
         )
         return f"owner {user.email}"
     open_invitation = Invitation.objects.filter(
-        organization=organization, email__iexact=email,
-        accepted_at__isnull=True, revoked_at__isnull=True,
+        organization=organization,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
     ).exists()
     if not open_invitation:
         invitation_create(organization=organization, email=email, role=Role.OWNER, actor=None)
@@ -187,6 +198,7 @@ PROVISIONING_STEPS: list[tuple[str, Step]] = [
     ("schema", _step_schema),
     ("domain", _step_domain),
     ("storage", _step_storage),
+    ("secrets", _step_secrets),
     ("defaults", _step_defaults),
     ("owner", _step_owner),
 ]
@@ -204,47 +216,58 @@ def organization_provision(organization_id: int) -> Organization:
     """
     with advisory_lock(f"provision:{organization_id}"):
         organization = Organization.objects.get(pk=organization_id)
-        bind_context(tenant=organization.schema_name)
-        if organization.status not in (
-            OrganizationStatus.PENDING, OrganizationStatus.PROVISIONING, OrganizationStatus.FAILED
-        ):
-            return organization
-        Organization.objects.filter(pk=organization.pk).update(
-            status=OrganizationStatus.PROVISIONING, failed_step="", failed_error="",
-            updated_at=timezone.now(),
-        )
-        for position, (name, run) in enumerate(PROVISIONING_STEPS):
-            step, _ = ProvisioningStep.objects.get_or_create(
-                organization=organization, name=name,
-                defaults={"position": position, "status": StepStatus.RUNNING},
-            )
-            if step.status == StepStatus.DONE:
-                continue
-            ProvisioningStep.objects.filter(pk=step.pk).update(
-                status=StepStatus.RUNNING, attempts=step.attempts + 1,
-                started_at=timezone.now(), error="",
-            )
-            try:
-                detail = run(organization)
-            except Exception as exc:
-                _record_failure(organization, step, exc)
-                raise ProvisioningFailed(name, str(exc)) from exc
-            ProvisioningStep.objects.filter(pk=step.pk).update(
-                status=StepStatus.DONE, detail=(detail or "")[:200], finished_at=timezone.now()
-            )
-            log.info("provisioning.step_done", step=name, detail=detail)
-        with transaction.atomic():
-            now = timezone.now()
-            Organization.objects.filter(pk=organization.pk).update(
-                status=OrganizationStatus.ACTIVE, provisioned_at=now, updated_at=now
-            )
-            platform_audit_record("organization.provisioned", organization=organization)
-            from control_plane.jobs import defer_once
-            from control_plane.organizations.tasks import fill_spare_pool
+        with structlog.contextvars.bound_contextvars(tenant=organization.schema_name):
+            return _provision_locked(organization)
 
-            defer_once(fill_spare_pool, "spare-pool")
-        organization.refresh_from_db()
+
+def _provision_locked(organization: Organization) -> Organization:
+    if organization.status not in (
+        OrganizationStatus.PENDING,
+        OrganizationStatus.PROVISIONING,
+        OrganizationStatus.FAILED,
+    ):
         return organization
+    Organization.objects.filter(pk=organization.pk).update(
+        status=OrganizationStatus.PROVISIONING,
+        failed_step="",
+        failed_error="",
+        updated_at=timezone.now(),
+    )
+    for position, (name, run) in enumerate(PROVISIONING_STEPS):
+        step, _ = ProvisioningStep.objects.get_or_create(
+            organization=organization,
+            name=name,
+            defaults={"position": position, "status": StepStatus.RUNNING},
+        )
+        if step.status == StepStatus.DONE:
+            continue
+        ProvisioningStep.objects.filter(pk=step.pk).update(
+            status=StepStatus.RUNNING,
+            attempts=step.attempts + 1,
+            started_at=timezone.now(),
+            error="",
+        )
+        try:
+            detail = run(organization)
+        except Exception as exc:
+            _record_failure(organization, step, exc)
+            raise ProvisioningFailed(name, str(exc)) from exc
+        ProvisioningStep.objects.filter(pk=step.pk).update(
+            status=StepStatus.DONE, detail=(detail or "")[:200], finished_at=timezone.now()
+        )
+        log.info("provisioning.step_done", step=name, detail=detail)
+    with transaction.atomic():
+        now = timezone.now()
+        Organization.objects.filter(pk=organization.pk).update(
+            status=OrganizationStatus.ACTIVE, provisioned_at=now, updated_at=now
+        )
+        platform_audit_record("organization.provisioned", organization=organization)
+        from control_plane.jobs import defer_once
+        from control_plane.organizations.tasks import fill_spare_pool
+
+        defer_once(fill_spare_pool, "spare-pool")
+    organization.refresh_from_db()
+    return organization
 
 
 def _record_failure(organization: Organization, step: ProvisioningStep, exc: Exception) -> None:
@@ -254,11 +277,14 @@ def _record_failure(organization: Organization, step: ProvisioningStep, exc: Exc
         status=StepStatus.FAILED, error=error, finished_at=timezone.now()
     )
     Organization.objects.filter(pk=organization.pk).update(
-        status=OrganizationStatus.FAILED, failed_step=step.name, failed_error=error,
+        status=OrganizationStatus.FAILED,
+        failed_step=step.name,
+        failed_error=error,
         updated_at=timezone.now(),
     )
     platform_audit_record(
-        "organization.provisioning_failed", organization=organization,
+        "organization.provisioning_failed",
+        organization=organization,
         data={"step": step.name, "error": error},
     )
 
@@ -279,4 +305,3 @@ def provisioning_progress(organization: Organization) -> list[dict[str, Any]]:
             }
         )
     return rows
-

@@ -8,6 +8,7 @@ Django's per-schema migration start-up cost 200 times.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -54,8 +55,17 @@ def exists(name: str) -> bool:
 
 def latest_migration_keys() -> list[str]:
     """The leaf migrations (``app.name``) a current schema has applied."""
+    return list(_leaf_migration_keys())
+
+
+@functools.cache
+def _leaf_migration_keys() -> tuple[str, ...]:
+    # Loading the migration graph reads and imports every migration module:
+    # about 30 ms, paid on every provisioning (the claimed spare is checked)
+    # before this cache. Migration files change only with a deploy, which
+    # starts new processes, so once per process is enough.
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    return sorted(f"{app}.{name}" for app, name in loader.graph.leaf_nodes())
+    return tuple(sorted(f"{app}.{name}" for app, name in loader.graph.leaf_nodes()))
 
 
 def schemas_pending_migration(schemas: Sequence[str]) -> list[str]:

@@ -67,20 +67,23 @@ def spare_schema_claim(target_schema: str) -> str | None:
     The row lock (``SKIP LOCKED``) and the rename commit together, so two
     organizations can never claim the same spare.
     """
-    with transaction.atomic():
-        spare = (
-            SpareSchema.objects.select_for_update(skip_locked=True)
-            .filter(status=SpareSchemaStatus.READY)
-            .order_by("created_at")
-            .first()
-        )
-        if spare is None or not schemas.exists(spare.name):
-            if spare is not None:
+    while True:
+        with transaction.atomic():
+            spare = (
+                SpareSchema.objects.select_for_update(skip_locked=True)
+                .filter(status=SpareSchemaStatus.READY)
+                .order_by("created_at")
+                .first()
+            )
+            if spare is None:
+                return None
+            if not schemas.exists(spare.name):
+                # Its schema vanished (dropped by hand?): forget it and try the next.
                 spare.delete()
-            return None
-        schemas.schema_rename(spare.name, target_schema)
-        spare.delete()
-    return spare.name
+                continue
+            schemas.schema_rename(spare.name, target_schema)
+            spare.delete()
+            return spare.name
 
 
 def spare_pool_status() -> dict[str, int]:

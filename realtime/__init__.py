@@ -1,0 +1,1 @@
+"""Realtime layer: WebSockets over Channels, resolved to a tenant by host (DESIGN.md §5)."""

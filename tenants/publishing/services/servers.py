@@ -1,0 +1,109 @@
+"""Central servers: validated (https, no internal addresses, a working login) before saving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from control_plane.errors import ServiceError
+from tenants.audit.services import audit_record
+from tenants.publishing import credentials
+from tenants.publishing.central import CentralClient
+from tenants.publishing.central.errors import CentralAuthError, CentralError
+from tenants.publishing.models import CentralServer
+from tenants.publishing.network import check_server_url
+from tenants.secretstore.services.secrets import secret_delete, secret_put
+from tenants.secretstore.store import secret_store
+
+LOGIN_PROBE_TIMEOUT = 10.0
+
+
+class CentralServerInvalid(ServiceError):
+    code = "central_server_invalid"
+
+
+def mask_username(username: str) -> str:
+    """``alice@example.org`` → ``a***@example.org`` (lists show who, not the exact login)."""
+    local, _, domain = username.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else f"{username[:1]}***"
+
+
+def _probe(base_url: str, username: str, password: str) -> None:
+    client = CentralClient(base_url, username, password, timeout=LOGIN_PROBE_TIMEOUT, retries=0)
+    try:
+        client.probe_login()
+    except CentralAuthError as exc:
+        raise CentralServerInvalid(
+            "Central refused this username and password.",
+            code="central_login_refused",
+            field="password",
+        ) from exc
+    except CentralError as exc:
+        raise CentralServerInvalid(
+            f"Central could not be reached at this address: {exc.message}",
+            code="central_unreachable",
+            field="base_url",
+        ) from exc
+
+
+def central_server_save(
+    *,
+    actor: Any,
+    name: str,
+    base_url: str,
+    username: str,
+    password: str = "",
+    server: CentralServer | None = None,
+) -> CentralServer:
+    """Create or update a server. A blank password on edit keeps the stored one.
+
+    The URL is checked (scheme, SSRF) before any request, then a login probe
+    must succeed; only then are the row and the credentials written.
+    """
+    name = (name or "").strip()
+    username = (username or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the server a name."})
+    if not username:
+        raise ValidationError({"username": "Enter the Central account's email."})
+    url = check_server_url(base_url)
+    if server is None and not password:
+        raise ValidationError({"password": "Enter the Central account's password."})
+    if server is not None and not password:
+        password = secret_store().get(credentials.central_password(server.pk)).reveal()
+    clash = CentralServer.objects.filter(base_url=url)
+    if server is not None:
+        clash = clash.exclude(pk=server.pk)
+    if clash.exists():
+        raise ValidationError({"base_url": "This server is already registered."})
+    _probe(url, username, password)
+    with transaction.atomic():
+        created = server is None
+        server = server or CentralServer()
+        server.name, server.base_url = name, url
+        server.username_hint = mask_username(username)
+        server.verified_at = timezone.now()
+        server.save()
+        secret_put(credentials.central_username(server.pk), username, actor=actor)
+        secret_put(credentials.central_password(server.pk), password, actor=actor)
+        audit_record(
+            "publishing.central_server.created" if created else "publishing.central_server.updated",
+            actor=actor,
+            target=server,
+            data={"base_url": url},
+        )
+    return server
+
+
+def central_server_delete(server: CentralServer, *, actor: Any) -> None:
+    if server.projects.exists():
+        raise ServiceError("Remove this server's projects first.", code="server_in_use")
+    with transaction.atomic():
+        server_id, label = server.pk, str(server)
+        server.delete()
+        secret_delete(credentials.central_username(server_id), actor=actor)
+        secret_delete(credentials.central_password(server_id), actor=actor)
+        audit_record("publishing.central_server.deleted", actor=actor, target_label=label)

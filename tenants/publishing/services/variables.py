@@ -1,0 +1,198 @@
+"""Template variables and their values per project and per app user.
+
+Values of ``sha256`` variables are stored as their lowercase hex digest only:
+the raw value has no use once digested and is a confidentiality risk. The
+reserved ``admin_pw`` goes into Collect's settings, not into forms, and is a
+password: its values live in the secret store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from control_plane.errors import InvalidState
+from tenants.audit.services import audit_record
+from tenants.publishing import credentials
+from tenants.publishing.models import (
+    VARIABLE_NAME,
+    AppUser,
+    AppUserVariableValue,
+    Project,
+    ProjectVariableValue,
+    TemplateVariable,
+    VariableTransform,
+)
+from tenants.secretstore.services.secrets import secret_delete, secret_put
+from tenants.secretstore.store import secret_store
+
+ADMIN_PASSWORD = "admin_pw"  # noqa: S105 - the variable's name, not a password
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def variable_create(
+    *, actor: Any, name: str, transform: str = "", description: str = ""
+) -> TemplateVariable:
+    name = (name or "").strip()
+    try:
+        VARIABLE_NAME(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.messages}) from exc
+    if transform not in VariableTransform.values:
+        raise ValidationError({"transform": "Choose no transform or sha256."})
+    if name == ADMIN_PASSWORD and transform:
+        raise ValidationError({"transform": "admin_pw goes into Collect's settings as is."})
+    if TemplateVariable.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A variable named {name} already exists."})
+    with transaction.atomic():
+        variable = TemplateVariable.objects.create(
+            name=name, transform=transform, description=description.strip()
+        )
+        audit_record(
+            "publishing.variable.created",
+            actor=actor,
+            target=variable,
+            data={"transform": transform},
+        )
+    return variable
+
+
+def variable_update(
+    variable: TemplateVariable, *, actor: Any, transform: str, description: str
+) -> TemplateVariable:
+    if transform not in VariableTransform.values:
+        raise ValidationError({"transform": "Choose no transform or sha256."})
+    with transaction.atomic():
+        variable = TemplateVariable.objects.select_for_update().get(pk=variable.pk)
+        if variable.transform == VariableTransform.SHA256 and transform != VariableTransform.SHA256:
+            has_values = (
+                ProjectVariableValue.objects.filter(variable=variable).exists()
+                or AppUserVariableValue.objects.filter(variable=variable).exists()
+            )
+            if has_values:
+                raise InvalidState(
+                    "Stored values are digests and cannot be turned back into plain values; "
+                    "clear them first."
+                )
+        if transform == VariableTransform.SHA256 and variable.transform != VariableTransform.SHA256:
+            if variable.name == ADMIN_PASSWORD:
+                raise ValidationError({"transform": "admin_pw goes into Collect's settings as is."})
+            for model in (ProjectVariableValue, AppUserVariableValue):
+                for row in model.objects.filter(variable=variable):
+                    row.value = digest(row.value)
+                    row.save(update_fields=["value"])
+        variable.transform, variable.description = transform, description.strip()
+        variable.save()
+        audit_record(
+            "publishing.variable.updated",
+            actor=actor,
+            target=variable,
+            data={"transform": transform},
+        )
+    return variable
+
+
+def variable_delete(variable: TemplateVariable, *, actor: Any) -> None:
+    with transaction.atomic():
+        label = variable.name
+        variable.delete()
+        audit_record("publishing.variable.deleted", actor=actor, target_label=label)
+
+
+def _stored(variable: TemplateVariable, value: str) -> str:
+    return digest(value) if variable.transform == VariableTransform.SHA256 else value
+
+
+def project_value_set(
+    project: Project, variable: TemplateVariable, value: str | None, *, actor: Any
+) -> None:
+    """Set (or clear, with None or "") the project-level value of ``variable``."""
+    with transaction.atomic():
+        if variable.name == ADMIN_PASSWORD:
+            name = credentials.project_admin_password(project.pk)
+            if value:
+                secret_put(name, value, actor=actor)
+            else:
+                secret_delete(name, actor=actor)
+        elif value:
+            ProjectVariableValue.objects.update_or_create(
+                project=project, variable=variable, defaults={"value": _stored(variable, value)}
+            )
+        else:
+            ProjectVariableValue.objects.filter(project=project, variable=variable).delete()
+        audit_record(
+            "publishing.project.variable_set",
+            actor=actor,
+            target=project,
+            data={"variable": variable.name, "cleared": not value},
+        )
+
+
+def app_user_value_set(
+    app_user: AppUser, variable: TemplateVariable, value: str | None, *, actor: Any
+) -> None:
+    """Set (or clear) the app user's own value, which overrides the project's."""
+    with transaction.atomic():
+        if variable.name == ADMIN_PASSWORD:
+            name = credentials.app_user_admin_password(app_user.pk)
+            if value:
+                secret_put(name, value, actor=actor)
+            else:
+                secret_delete(name, actor=actor)
+        elif value:
+            AppUserVariableValue.objects.update_or_create(
+                app_user=app_user, variable=variable, defaults={"value": _stored(variable, value)}
+            )
+        else:
+            AppUserVariableValue.objects.filter(app_user=app_user, variable=variable).delete()
+        audit_record(
+            "publishing.app_user.variable_set",
+            actor=actor,
+            target=app_user,
+            data={"variable": variable.name, "cleared": not value},
+        )
+
+
+def values_for_app_users(project: Project, app_users: list[AppUser]) -> dict[int, dict[str, str]]:
+    """Form variables per app user: project values overridden by the app user's own.
+
+    ``admin_pw`` is left out: it belongs to Collect's settings, not to forms.
+    Values are final (already digested where the variable says sha256).
+    """
+    base = {
+        row.variable.name: row.value
+        for row in ProjectVariableValue.objects.filter(project=project).select_related("variable")
+        if row.variable.name != ADMIN_PASSWORD
+    }
+    result = {app_user.pk: dict(base) for app_user in app_users}
+    overrides = AppUserVariableValue.objects.filter(app_user__in=app_users).select_related(
+        "variable"
+    )
+    for row in overrides:
+        if row.variable.name != ADMIN_PASSWORD:
+            result[row.app_user_id][row.variable.name] = row.value
+    return result
+
+
+def admin_password_for(app_user: AppUser, store=None) -> str | None:
+    """The app user's admin password, else the project's, else None."""
+    store = store or secret_store()
+    found = store.get_many(
+        [
+            credentials.app_user_admin_password(app_user.pk),
+            credentials.project_admin_password(app_user.project_id),
+        ]
+    )
+    for name in (
+        credentials.app_user_admin_password(app_user.pk),
+        credentials.project_admin_password(app_user.project_id),
+    ):
+        if name in found:
+            return found[name].reveal()
+    return None

@@ -1,0 +1,1 @@
+"""State changes of the secret store: writes, provisioning, moves, key rotation."""

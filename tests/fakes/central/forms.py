@@ -1,0 +1,243 @@
+"""Form routes of the fake Central: forms, drafts, publishing, attachments, assignments.
+
+Follows Central's rules: a new form starts as a draft; a new draft must keep the
+form id (400.8); publishing a version the form already had answers 409.6; only
+attachments the definition declares can be uploaded (else 404.1); a grant that
+exists answers 409.3 and a missing one 404.1 on revoke.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from tests.fakes.central import problems
+from tests.fakes.central.models import (
+    ROLES,
+    Account,
+    Attachment,
+    Definition,
+    FormRecord,
+    Request,
+    now,
+)
+from tests.fakes.central.problems import Problem
+from tests.fakes.central.xforms import ParsedForm, intake, parse_xform
+
+
+class FormRoutes:
+    """Mixed into :class:`CentralState`, which provides the state and ``_project``."""
+
+    accounts: dict[str, Account]
+    app_users: dict[int, dict[str, Any]]
+    forms: dict[tuple[int, str], FormRecord]
+
+    def _project(self, req: Request, pid: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _form(self, req: Request, pid: str, fid: str) -> FormRecord:
+        self._project(req, pid)
+        form = self.forms.get((int(pid), fid))
+        if form is None:
+            raise problems.not_found()
+        return form
+
+    # --- forms ---------------------------------------------------------------------
+
+    def list_forms(self, req: Request, pid: str) -> tuple[int, Any]:
+        self._project(req, pid)
+        return 200, [_form_json(f) for (p, _), f in self.forms.items() if p == int(pid)]
+
+    def get_form(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
+        return 200, _form_json(self._form(req, pid, fid))
+
+    def get_draft(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
+        form = self._form(req, pid, fid)
+        if form.draft is None:
+            raise problems.not_found()
+        return 200, _form_json(form, form.draft)
+
+    def _intake(self, req: Request) -> ParsedForm:
+        content_type = req.headers.get("content-type", "").split(";")[0].strip()
+        fallback = req.headers.get("x-xlsform-formid-fallback")
+        parsed = intake(req.body, content_type, unquote_or_none(fallback))
+        if parsed.warnings and req.query.get("ignoreWarnings") != "true":
+            raise Problem(
+                400.16,
+                "The Form is valid, but with warnings. Please check the warnings and if they "
+                "are acceptable resubmit with ?ignoreWarnings=true",
+                details={"warnings": {"xlsFormWarnings": parsed.warnings}},
+            )
+        return parsed
+
+    def create_form(self, req: Request, pid: str) -> tuple[int, Any]:
+        self._project(req, pid)
+        parsed = self._intake(req)
+        key = (int(pid), parsed.xml_form_id)
+        if key in self.forms:
+            raise problems.already_exists("projectId,xmlFormId", f"{pid},{parsed.xml_form_id}")
+        form = FormRecord(project_id=int(pid), xml_form_id=parsed.xml_form_id, created_at=now())
+        form.draft = _definition(parsed, previous=None)
+        self.forms[key] = form
+        if req.query.get("publish") == "true":
+            self._publish(form, None)
+        return 200, _form_json(form)
+
+    def create_draft(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
+        form = self._form(req, pid, fid)
+        if not req.body:
+            if form.current is None:
+                raise problems.missing("xml")
+            parsed = parse_xform(form.current.xml)
+        else:
+            parsed = self._intake(req)
+        if parsed.xml_form_id != form.xml_form_id:
+            raise Problem(
+                400.8,
+                f"Unexpected xmlFormId value {parsed.xml_form_id}; does not match the form "
+                "you are updating",
+            )
+        form.draft = _definition(parsed, previous=form.draft or form.current)
+        return 200, {"success": True}
+
+    def publish(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
+        form = self._form(req, pid, fid)
+        if form.draft is None:
+            raise problems.not_found()
+        self._publish(form, req.query.get("version"))
+        return 200, {"success": True}
+
+    def _publish(self, form: FormRecord, version: str | None) -> None:
+        draft = form.draft
+        assert draft is not None
+        if version is not None:
+            draft.xml = _set_version(draft.xml, version)
+            draft.version = version
+        if any(d.version == draft.version for d in form.published):
+            raise problems.version_conflict(form.xml_form_id, draft.version)
+        draft.published_at = now()
+        form.current, form.draft = draft, None
+        form.published.append(draft)
+
+    def list_versions(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
+        form = self._form(req, pid, fid)
+        return 200, [_form_json(form, d) for d in reversed(form.published)]
+
+    def draft_attachments(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
+        form = self._form(req, pid, fid)
+        if form.draft is None:
+            raise problems.not_found()
+        return 200, [a.json(n) for n, a in form.draft.attachments.items()]
+
+    def published_attachments(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
+        form = self._form(req, pid, fid)
+        definition = form.current or form.draft
+        assert definition is not None
+        return 200, [a.json(n) for n, a in definition.attachments.items()]
+
+    def upload_attachment(self, req: Request, pid: str, fid: str, name: str) -> tuple[int, Any]:
+        form = self._form(req, pid, fid)
+        if form.draft is None or name not in form.draft.attachments:
+            raise problems.not_found()
+        attachment = form.draft.attachments[name]
+        attachment.data = req.body
+        attachment.content_type = req.headers.get("content-type") or "application/octet-stream"
+        attachment.updated_at = now()
+        return 200, attachment.json(name)
+
+    # --- assignments -----------------------------------------------------------------
+
+    def _role(self, role: str) -> int:
+        for role_id, _, system in ROLES:
+            if role in (str(role_id), system):
+                return role_id
+        raise problems.not_found()
+
+    def _actor(self, actor_id: int) -> dict[str, Any]:
+        if actor_id in self.app_users:
+            return {k: v for k, v in self.app_users[actor_id].items() if k != "token"}
+        for account in self.accounts.values():
+            if account.id == actor_id:
+                return {"id": account.id, "type": "user", "displayName": account.email}
+        raise problems.not_found()
+
+    def list_assignments(self, req: Request, pid: str, fid: str, role: str) -> tuple[int, Any]:
+        form, role_id = self._form(req, pid, fid), self._role(role)
+        actors = sorted(a for r, a in form.assignments if r == role_id)
+        return 200, [self._actor(a) for a in actors]
+
+    def assign(self, req: Request, pid: str, fid: str, role: str, actor: str) -> tuple[int, Any]:
+        form, role_id = self._form(req, pid, fid), self._role(role)
+        self._actor(int(actor))
+        if (role_id, int(actor)) in form.assignments:
+            raise problems.already_exists("actorId,roleId", f"{actor},{role_id}")
+        form.assignments.add((role_id, int(actor)))
+        return 200, {"success": True}
+
+    def unassign(self, req: Request, pid: str, fid: str, role: str, actor: str) -> tuple[int, Any]:
+        form, role_id = self._form(req, pid, fid), self._role(role)
+        self._actor(int(actor))
+        if (role_id, int(actor)) not in form.assignments:
+            raise problems.not_found()
+        form.assignments.discard((role_id, int(actor)))
+        return 200, {"success": True}
+
+
+def json_body(req: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(req.body or b"{}")
+    except ValueError as exc:
+        raise Problem(
+            400.1, f"Could not parse the given data ({len(req.body)} chars) as json."
+        ) from exc
+    return body if isinstance(body, dict) else {}
+
+
+def unquote_or_none(value: str | None) -> str | None:
+    return unquote(value) if value else None
+
+
+def _definition(parsed: ParsedForm, previous: Definition | None) -> Definition:
+    """A new definition; like Central, carry forward uploaded files whose name and type match."""
+    attachments: dict[str, Attachment] = {}
+    for name, kind in parsed.attachments.items():
+        old = previous.attachments.get(name) if previous else None
+        if old is not None and old.type == kind and old.data is not None:
+            attachments[name] = Attachment(kind, old.data, old.content_type, old.updated_at)
+        else:
+            attachments[name] = Attachment(kind)
+    return Definition(parsed.xml, parsed.version, parsed.name, parsed.hash, attachments)
+
+
+def _set_version(xml: str, version: str) -> str:
+    """Rewrite the version attribute of the primary instance's root, as Central does."""
+    pattern = re.compile(r"(<instance>\s*<[\w:.-]+)([^>]*?)(/?>)")
+
+    def repl(match: re.Match[str]) -> str:
+        attrs = re.sub(r'\sversion="[^"]*"', "", match.group(2))
+        return f'{match.group(1)}{attrs} version="{version}"{match.group(3)}'
+
+    return pattern.sub(repl, xml, count=1)
+
+
+def _form_json(form: FormRecord, definition: Definition | None = None) -> dict[str, Any]:
+    definition = definition or form.current or form.draft
+    assert definition is not None
+    data = {
+        "projectId": form.project_id,
+        "xmlFormId": form.xml_form_id,
+        "name": definition.name,
+        "version": definition.version,
+        "hash": definition.hash,
+        "keyId": None,
+        "enketoId": None,
+        "state": "open",
+        "publishedAt": definition.published_at,
+        "createdAt": form.created_at,
+        "updatedAt": None,
+    }
+    if definition is form.draft:
+        data["draftToken"] = "draft-" + form.xml_form_id
+    return data
