@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from control_plane.accounts.models import Invitation, Membership
-from control_plane.accounts.roles import can_manage_members
 from control_plane.accounts.services.invitations import (
     invitation_create,
     invitation_resend,
@@ -25,12 +23,14 @@ from control_plane.accounts.services.memberships import (
 from control_plane.errors import ServiceError
 from control_plane.urls_helpers import base_url
 from frontend.forms import InviteForm
+from frontend.listing import listing
+from frontend.permissions import ADMIN, require
+from frontend.views.common import confirm_page, confirmed
 
 
 def _require_manager(request) -> None:
-    if not can_manage_members(request.membership.role):
-        # Viewers and editors see no members page at all.
-        raise Http404
+    # Viewers and editors may not manage members (403 says which role is needed).
+    require(request, ADMIN)
 
 
 def members(request):
@@ -54,7 +54,18 @@ def members(request):
         request,
         "frontend/members.html",
         {
-            "memberships": memberships_of(request.tenant),
+            "list": listing(
+                request,
+                memberships_of(request.tenant).select_related("user"),
+                search=("user__email", "user__full_name"),
+                sorts={
+                    "email": ("Email", "user__email"),
+                    "role": ("Role", "role"),
+                    "joined": ("Joined", "created_at"),
+                },
+                default_sort="email",
+                per_page=50,
+            ),
             "invitations": open_invitations(request.tenant),
             "form": form,
         },
@@ -95,6 +106,14 @@ def member_role(request, pk: int):
 def member_remove(request, pk: int):
     _require_manager(request)
     membership = _membership(request, pk)
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"Remove {membership.user.email}?",
+            message="They lose access to this organization at once. You can invite them again.",
+            action="Remove member",
+            cancel_url="/members/",
+        )
     return _run(
         request,
         lambda: membership_remove(membership, actor=request.user),
@@ -104,6 +123,14 @@ def member_remove(request, pk: int):
 
 @require_POST
 def leave(request):
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"Leave {request.tenant.name}?",
+            message="You lose access at once; someone must invite you to come back.",
+            action="Leave organization",
+            cancel_url="/",
+        )
     try:
         membership_leave(request.membership)
     except ServiceError as exc:
@@ -116,6 +143,14 @@ def leave(request):
 def invitation_revoke_view(request, pk: int):
     _require_manager(request)
     invitation = _invitation(request, pk)
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"Revoke the invitation to {invitation.email}?",
+            message="The link in their email stops working.",
+            action="Revoke invitation",
+            cancel_url="/members/",
+        )
     return _run(
         request,
         lambda: invitation_revoke(invitation, actor=request.user),

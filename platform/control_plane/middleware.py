@@ -29,6 +29,10 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Paths answered on any host without membership (load balancer probes, login).
 OPEN_PATHS = ("/healthz", "/static/")
 ANONYMOUS_TENANT_PATHS = ("/login/", "/logout/")
+# The REST API and its schema authenticate and check membership themselves
+# (api.common): API clients get 401/404 JSON, never a login redirect. The docs
+# pages (/api/docs/, /api/redoc/) are HTML and behave like the workspace.
+API_PATH_RE = re.compile(r"^/api/(v[0-9]+|schema)/")
 
 
 class RequestIdMiddleware:
@@ -150,6 +154,8 @@ class TenantMembershipMiddleware:
         request.membership = None
         organization = getattr(request, "tenant", None)
         if organization is None or request.path.startswith(OPEN_PATHS + ANONYMOUS_TENANT_PATHS):
+            return self.get_response(request)
+        if API_PATH_RE.match(request.path):
             return self.get_response(request)
         if not request.user.is_authenticated:
             query = urlencode({"next": request.get_full_path()})

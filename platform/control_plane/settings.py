@@ -64,6 +64,7 @@ SHARED_APPS = [
     "django_tenants",
     "control_plane.organizations",
     "control_plane.accounts",
+    "control_plane.billing",
     "control_plane.runtime",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -72,7 +73,14 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "procrastinate.contrib.django",
     "frontend",
+    "django_htmx",
+    "social_django",
     "realtime",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -97,19 +105,26 @@ AUTH_USER_MODEL = "accounts.User"
 # Emails are unique case-insensitively through a functional unique index on
 # lower(email), which Django's check does not recognise.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
-AUTHENTICATION_BACKENDS = ["control_plane.accounts.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    "control_plane.accounts.backends.EmailBackend",
+    # Sign in with Google (frontend.google_auth); answers only when GOOGLE_CLIENT_ID is set.
+    "social_core.backends.google.GoogleOAuth2",
+]
 LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/organizations/"
 
 MIDDLEWARE = [
     "control_plane.middleware.RequestIdMiddleware",
     "control_plane.middleware.TenantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "frontend.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "control_plane.middleware.TenantMembershipMiddleware",
     "control_plane.middleware.LogContextMiddleware",
@@ -280,6 +295,35 @@ GOOGLE_OAUTH_TOKEN_URL = env.str(
     "GOOGLE_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token"
 )
 GOOGLE_TIMEOUT = env.float("GOOGLE_TIMEOUT", default=20.0)
+# Google Picker (choose a sheet in the template form) also needs a browser API key
+# and the Cloud project number; without them the form takes a pasted sheet URL.
+GOOGLE_PICKER_API_KEY = env.str("GOOGLE_PICKER_API_KEY", default="")
+GOOGLE_APP_ID = env.str("GOOGLE_APP_ID", default="")
+# Sign in with Google (social-auth-app-django): drive.file lets us export the
+# sheets a person picks; offline access gives the refresh token publishing uses,
+# kept in the organization's secret store (frontend.google_auth), never in tables.
+SOCIAL_AUTH_GOOGLE_OAUTH2_KEY = GOOGLE_CLIENT_ID
+SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET = GOOGLE_CLIENT_SECRET
+SOCIAL_AUTH_GOOGLE_OAUTH2_SCOPE = ["https://www.googleapis.com/auth/drive.file"]
+SOCIAL_AUTH_GOOGLE_OAUTH2_AUTH_EXTRA_ARGUMENTS = {"access_type": "offline", "prompt": "consent"}
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_USER_FIELDS = ["email", "full_name"]
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/auth/done/"
+SOCIAL_AUTH_LOGIN_ERROR_URL = "/login/"
+SOCIAL_AUTH_REDIRECT_IS_HTTPS = IS_PRODUCTION
+SOCIAL_AUTH_PIPELINE = [
+    "social_core.pipeline.social_auth.social_details",
+    "social_core.pipeline.social_auth.social_uid",
+    "social_core.pipeline.social_auth.auth_allowed",
+    "social_core.pipeline.social_auth.social_user",
+    # Safe with Google, whose backend refuses addresses Google has not verified.
+    "social_core.pipeline.social_auth.associate_by_email",
+    "frontend.google_auth.create_user",
+    "social_core.pipeline.social_auth.associate_user",
+    # Instead of load_extra_data (which would keep tokens in a public table).
+    "frontend.google_auth.store_refresh_token",
+    "social_core.pipeline.user.user_details",
+]
 
 # Background jobs (Procrastinate, DESIGN.md §4) ---------------------------------
 # Tasks live in each app's tasks.py and are discovered by the Django contrib app.
@@ -295,7 +339,15 @@ CHANNEL_LAYERS = {
     "default": (
         {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": REALTIME_CHANNEL_PREFIX, **_CHANNEL_CONFIG},
+            # redis-py 8 times reads out after 5 s by default, exactly when
+            # channels-redis' 5 s blocking pop returns: allow longer reads.
+            "CONFIG": {
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}
+                ],
+                "prefix": REALTIME_CHANNEL_PREFIX,
+                **_CHANNEL_CONFIG,
+            },
         }
         if REDIS_URL
         else {
@@ -308,6 +360,88 @@ REALTIME_MAX_MESSAGE_BYTES = env.int("REALTIME_MAX_MESSAGE_BYTES", default=4096)
 REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
 REALTIME_TICKET_TTL = env.int("REALTIME_TICKET_TTL", default=30)
 REALTIME_REVALIDATE_SECONDS = env.int("REALTIME_REVALIDATE_SECONDS", default=60)
+
+# REST API (api/, docs/api.md) ------------------------------------------------------
+# The tenant API lives at /api/v1/ on each organization's host; the control-plane
+# API on the base host. Everything below is shared by both; views override
+# authentication and permissions where their host needs others.
+API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=1024 * 1024)
+# Multipart bodies (a 10 MB workbook plus form fields and boundaries).
+API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=12 * 1024 * 1024)
+# Non-file request data Django will hold in memory (forms and request.body).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2621440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1000)
+API_IDEMPOTENCY_TTL = env.int("API_IDEMPOTENCY_TTL", default=86400)
+# Throttle counters: a process-local cache by default; point API_CACHE_URL at
+# Redis (redis://...) so that limits hold across processes and machines.
+API_THROTTLE_CACHE = "api"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": env.cache_url("API_CACHE_URL", default="locmemcache://api-throttle"),
+}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.common.authentication.ApiTokenAuthentication",
+        "api.common.authentication.SessionAuthentication",
+    ],
+    # Closed by default: on the base host (no organization) this answers 404.
+    "DEFAULT_PERMISSION_CLASSES": ["api.common.permissions.TenantRolePermission"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.common.throttling.TokenRateThrottle",
+        "api.common.throttling.UserRateThrottle",
+        "api.common.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_THROTTLE_TOKEN", default="1200/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+        # Control-plane API (api.control): per platform token, and public
+        # signup per client address (each signup creates an account and a schema).
+        "platform_token": env.str("API_THROTTLE_PLATFORM_TOKEN", default="1200/min"),
+        "signup": env.str("API_THROTTLE_SIGNUP", default="10/hour"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "api.common.pagination.KeysetCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "api.common.filters.ApiOrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.common.parsers.LimitedJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.common.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.common.errors.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Publish MDM API",
+    "DESCRIPTION": (
+        "The organization API, served on each organization's own host at `/api/v1/`. "
+        "Authenticate with an API token (`Authorization: Bearer pmdm_...`) or, from the "
+        "browser, with your session and the CSRF header. See docs/api.md for conventions: "
+        "errors, cursor pagination, ETag/If-Match, Idempotency-Key and rate limits."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs pages are served by api.tenant.urls on organization
+    # hosts (members only) and by the control-plane URLs on the base host, each
+    # with its own urlconf; /api/v<n>/ is the common prefix of operations.
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "control_plane.accounts.roles.Role",
+        "RunStatusEnum": "tenants.publishing.models.RunStatus",
+        "ItemStatusEnum": "tenants.publishing.models.ItemStatus",
+        "SourceKindEnum": "tenants.publishing.models.SourceKind",
+        "VariableTransformEnum": "tenants.publishing.models.VariableTransform",
+        # Control-plane API (api.control).
+        "OrganizationStatusEnum": "control_plane.organizations.models.OrganizationStatus",
+        "ProvisioningStepStatusEnum": ["pending", "running", "done", "failed"],
+        "InvitationStatusEnum": ["open", "accepted", "revoked", "expired"],
+    },
+}
 
 # Logging and errors -------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -8,5 +8,7 @@ from realtime.views import ticket_view
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("realtime/ticket/", ticket_view, name="realtime-ticket"),
+    # REST API: /api/v1/, /api/schema/, /api/docs/, /api/redoc/ (docs/api.md).
+    path("api/", include("api.tenant.urls")),
     path("", include("frontend.tenant_urls")),
 ]

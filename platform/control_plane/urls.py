@@ -6,5 +6,6 @@ from control_plane.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("api/", include("api.control.urls")),
     path("", include("frontend.public_urls")),
 ]

@@ -57,7 +57,7 @@ def test_events_carry_the_request_id_of_the_request(org_a, member_of, client_on)
 
 
 @pytest.mark.parametrize(
-    ("role", "status"), [("owner", 200), ("admin", 200), ("editor", 404), ("viewer", 404)]
+    ("role", "status"), [("owner", 200), ("admin", 200), ("editor", 403), ("viewer", 403)]
 )
 def test_audit_page_is_for_admins_and_owners(role, status, org_a, member_of, client_on, event):
     response = client_on(org_a, member_of(org_a, role)).get("/audit/")

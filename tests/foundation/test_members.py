@@ -138,24 +138,25 @@ def test_an_owner_may_step_down_when_another_owner_remains(org_a, member_of):
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.EDITOR])
-def test_members_page_is_404_below_admin(role, org_a, member_of, client_on):
+def test_members_page_is_403_below_admin(role, org_a, member_of, client_on):
     client = client_on(org_a, member_of(org_a, role))
 
-    assert client.get("/members/").status_code == 404
-    assert client.post("/members/", {"email": "x@example.org", "role": "viewer"}).status_code == 404
+    assert client.get("/members/").status_code == 403
+    assert client.post("/members/", {"email": "x@example.org", "role": "viewer"}).status_code == 403
     assert not Invitation.objects.exists()
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.EDITOR])
-def test_member_actions_are_404_below_admin(role, org_a, member_of, client_on, admin_invitation):
+def test_member_actions_are_403_below_admin(role, org_a, member_of, client_on, admin_invitation):
     other = member_of(org_a, Role.VIEWER)
     pk = _membership(other, org_a).pk
     client = client_on(org_a, member_of(org_a, role))
+    yes = {"confirm": "yes"}
 
-    assert client.post(f"/members/{pk}/role/", {"role": "admin"}).status_code == 404
-    assert client.post(f"/members/{pk}/remove/").status_code == 404
-    assert client.post(f"/invitations/{admin_invitation.pk}/revoke/").status_code == 404
-    assert client.post(f"/invitations/{admin_invitation.pk}/resend/").status_code == 404
+    assert client.post(f"/members/{pk}/role/", {"role": "admin"}).status_code == 403
+    assert client.post(f"/members/{pk}/remove/", yes).status_code == 403
+    assert client.post(f"/invitations/{admin_invitation.pk}/revoke/", yes).status_code == 403
+    assert client.post(f"/invitations/{admin_invitation.pk}/resend/").status_code == 403
     assert _membership(other, org_a).role == Role.VIEWER
     assert Invitation.objects.get(pk=admin_invitation.pk).is_open
 
@@ -175,7 +176,7 @@ def test_revoking_and_resending_through_the_page(
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/invitations/{admin_invitation.pk}/resend/")
-    client.post(f"/invitations/{admin_invitation.pk}/revoke/")
+    client.post(f"/invitations/{admin_invitation.pk}/revoke/", {"confirm": "yes"})
 
     assert [m.to for m in mailoutbox] == [["pending@example.org"]]
     assert Invitation.objects.get(pk=admin_invitation.pk).revoked_at is not None
@@ -237,7 +238,9 @@ def test_admin_removing_an_owner_through_the_page_is_refused(org_a, member_of, c
     admin = member_of(org_a, Role.ADMIN)
     client = client_on(org_a, admin)
 
-    response = client.post(f"/members/{_membership(owner, org_a).pk}/remove/", follow=True)
+    response = client.post(
+        f"/members/{_membership(owner, org_a).pk}/remove/", {"confirm": "yes"}, follow=True
+    )
 
     assert "Only an owner can remove an owner." in response.content.decode()
     assert Membership.objects.filter(user=owner, organization=org_a).exists()
@@ -268,7 +271,7 @@ def test_members_of_another_organization_cannot_be_reached_by_id(
 def test_leaving_through_the_page(org_a, member_of, client_on):
     editor = member_of(org_a, Role.EDITOR)
 
-    response = client_on(org_a, editor).post("/members/leave/")
+    response = client_on(org_a, editor).post("/members/leave/", {"confirm": "yes"})
 
     assert response.status_code == 302
     assert response["Location"] == "http://publishmdm.localhost:8000/organizations/"
@@ -278,7 +281,7 @@ def test_leaving_through_the_page(org_a, member_of, client_on):
 def test_the_last_owner_leaving_through_the_page_is_refused(org_a, member_of, client_on):
     owner = member_of(org_a, Role.OWNER)
 
-    response = client_on(org_a, owner).post("/members/leave/", follow=True)
+    response = client_on(org_a, owner).post("/members/leave/", {"confirm": "yes"}, follow=True)
 
     assert "The last owner cannot leave" in response.content.decode()
     assert Membership.objects.filter(user=owner, organization=org_a).exists()

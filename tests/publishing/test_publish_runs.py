@@ -40,6 +40,10 @@ def test_publish_to_three_app_users(tx_project, central):
         user.refresh_from_db()
         assert central.assignments(pid, form_id) == [user.central_id]
     assert sorted(u["displayName"] for u in central.app_users(pid)) == ["alice", "bob", "carol"]
+    assignment_posts = [
+        r for r in central.requests if r.method == "POST" and "/assignments/" in r.path
+    ]
+    assert len(assignment_posts) == 3  # checked before assigning, never repeated
     variants = list(run.version.variants.all())
     assert {v.app_user_name for v in variants} == {"alice", "bob", "carol"}
     for variant in variants:

@@ -35,7 +35,11 @@ def layer_config(kind: str, prefix: str) -> dict[str, Any]:
     if kind == "redis":
         return {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": prefix, "capacity": 1000},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": prefix,
+                "capacity": 1000,
+            },
         }
     return {
         "BACKEND": "realtime.layers.PostgresChannelLayer",
@@ -85,7 +89,7 @@ def use_layer(settings, layer_kind: str, channel_prefix: str) -> str:
 
 
 @pytest.fixture
-def ws(use_layer):
+def ws(use_layer, monkeypatch):
     """``ws(scenario)`` runs ``async def scenario(sockets)`` and returns what it returns.
 
     The test itself stays sync, so its set-up is plain ORM code, and the
@@ -95,6 +99,12 @@ def ws(use_layer):
     ``transaction=True`` see their uncommitted rows. Sockets left open are
     closed, and the layer's connections released, before returning.
     """
+    from django.db import connection
+
+    if connection.in_atomic_block:
+        # Channels closes "old" connections around each database call; inside the
+        # test's transaction that would close the connection holding it.
+        monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
 
     def run(scenario: Callable[[SocketFactory], Awaitable[Any]], timeout: float = 30) -> Any:
         async def main() -> Any:
@@ -125,11 +135,13 @@ class SocketFactory:
         self.communicators: list[WebsocketCommunicator] = []
 
     async def close_all(self) -> None:
-        for communicator in self.communicators:
+        async def close(communicator: WebsocketCommunicator) -> None:
             try:
                 await communicator.disconnect()
             except Exception:  # noqa: BLE001, S110 - already closed by the test or the server
                 pass
+
+        await asyncio.gather(*(close(c) for c in self.communicators))
 
     async def open(
         self,

@@ -60,6 +60,15 @@ class Organization(TenantMixin):
         max_length=20, choices=SecretBackend.choices, default=SecretBackend.LOCAL
     )
     infisical_project_id = models.CharField(max_length=64, blank=True)
+    # The plan (control_plane.billing); null means the default plan, so that
+    # creating an organization never depends on the catalogue being seeded.
+    plan = models.ForeignKey(
+        "billing.Plan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="organizations",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -87,6 +96,7 @@ class Domain(DomainMixin):
 
 
 class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"

@@ -134,7 +134,7 @@ def _duplicates(specs: Sequence[VariantSpec]) -> list[Issue]:
 
 
 def render_all(
-    source: SourceForm, specs: Iterable[VariantSpec], *, processes: int = 1
+    source: SourceForm, specs: Iterable[VariantSpec], *, processes: int = 1, shared: bool = True
 ) -> tuple[list[ValidatedVariant], list[Issue]]:
     """Render and validate every variant, collecting every app user's issues.
 
@@ -142,9 +142,16 @@ def render_all(
     must send nothing to Central unless the issue list is empty. With ``processes`` > 1
     the variants are spread over a process pool (each worker receives the parsed
     template once); variants come back with their .xlsx built and detached from it.
+    With ``shared`` (the default) pyxform converts the form once for all variants
+    (``shared.py``); ``shared=False`` converts every variant on its own.
     """
     specs = list(specs)
     issues = _duplicates(specs)
+    if shared and len(specs) > 1 and not issues:
+        # One pyxform conversion for all (see shared.py); falls back per variant.
+        from .shared import render_all_shared
+
+        return render_all_shared(source, specs, lambda spec: _outcome(source, spec))
     if processes > 1 and len(specs) > 1:
         outcomes = _run_in_pool(source, specs, processes)
     else:

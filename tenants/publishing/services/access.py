@@ -28,7 +28,7 @@ def form_access_revoke(*, template_id: int, app_user_id: int) -> bool:
         )
     except CentralNotFound:
         return False
-    if not any(a.get("actorId") == app_user.central_id for a in assigned):
+    if not any(a.get("id") == app_user.central_id for a in assigned):
         return False
     client.unassign_form(template.project.central_project_id, form_id, role_id, app_user.central_id)
     audit_record(

@@ -82,12 +82,15 @@ def _schema() -> str:
     return connection.schema_name
 
 
-def app_user_ensure_central(app_user: AppUser, client, *, store=None) -> tuple[int, str]:
+def app_user_ensure_central(
+    app_user: AppUser, client, *, store=None, remote_users: dict[str, dict] | None = None
+) -> tuple[int, str]:
     """The app user's Central id and token, creating it in Central if missing.
 
     Checks Central's list before creating, so a retry after a crash between
     Central's answer and our save finds the existing app user instead of
-    making a second one.
+    making a second one. A publish run passes ``remote_users`` (Central's list,
+    fetched once per run by display name) instead of one list per app user.
     """
     store = store or secret_store()
     token_name = credentials.app_user_token(app_user.pk)
@@ -109,6 +112,15 @@ def app_user_ensure_central(app_user: AppUser, client, *, store=None) -> tuple[i
     app_user.central_id = existing["id"]
     secret_put(token_name, existing["token"], actor=None)
     return existing["id"], existing["token"]
+
+
+def remote_app_users(client, central_project_id: int) -> dict[str, dict]:
+    """Central's live app users of a project by display name."""
+    return {
+        u["displayName"]: u
+        for u in client.list_app_users(central_project_id)
+        if not u.get("deletedAt") and u.get("displayName")
+    }
 
 
 def app_user_settings(app_user: AppUser, *, store=None) -> dict | None:

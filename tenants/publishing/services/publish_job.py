@@ -42,7 +42,11 @@ from tenants.publishing.models import (
     SourceKind,
 )
 from tenants.publishing.rendering import TemplateError, VariantSpec, load_source, render_all
-from tenants.publishing.services.app_users import app_user_ensure_central, app_user_qr_refresh
+from tenants.publishing.services.app_users import (
+    app_user_ensure_central,
+    app_user_qr_refresh,
+    remote_app_users,
+)
 from tenants.publishing.services.clients import central_client_for
 from tenants.publishing.services.templates import store_source
 from tenants.publishing.services.variables import values_for_app_users
@@ -290,6 +294,7 @@ class PublishContext:
     client: object
     role_id: int
     version: str
+    remote_users: dict[str, dict]
     attachments: dict[str, tuple[str, str]]  # name → (storage name, content type)
 
 
@@ -311,7 +316,9 @@ def publish_item(context: PublishContext, item: PublishRunItem, variant: Prepare
         if item.app_user is None:
             raise RunAborted("The app user was deleted.", code="app_user_deleted")
         _step(context, item, "app_user")
-        actor_id, _ = app_user_ensure_central(item.app_user, client)
+        actor_id, _ = app_user_ensure_central(
+            item.app_user, client, remote_users=context.remote_users
+        )
         app_user_qr_refresh(item.app_user)
         _step(context, item, "form")
         form = client.get_form(central_project, variant.form_id)
@@ -346,7 +353,7 @@ def publish_item(context: PublishContext, item: PublishRunItem, variant: Prepare
                     raise
         _step(context, item, "assign")
         assigned = client.list_form_assignments(central_project, variant.form_id, context.role_id)
-        if not any(a.get("actorId") == actor_id for a in assigned):
+        if not any(a.get("id") == actor_id for a in assigned):
             client.assign_form(central_project, variant.form_id, context.role_id, actor_id)
     except (CentralError, ServiceError) as exc:
         body = getattr(exc, "body", None)
@@ -424,6 +431,7 @@ def publish_run_execute(run_id: int, *, pool_size: int | None = None) -> Publish
         client = central_client_for(run.template.project.server, max_concurrency=pool_size)
         prepared = load_stored_version(run) if run.version_id else prepare_version(run, client)
         role_id = client.app_user_role_id()
+        remote_users = remote_app_users(client, run.template.project.central_project_id)
     except RunAborted as exc:
         return _finish(run, forced=RunStatus.FAILED, error=exc.message, code=exc.code)
     except CentralError as exc:
@@ -434,6 +442,7 @@ def publish_run_execute(run_id: int, *, pool_size: int | None = None) -> Publish
         client=client,
         role_id=role_id,
         version=run.version.version,
+        remote_users=remote_users,
         attachments={a.name: (a.file, a.content_type) for a in template.attachments.all()},
     )
     items = list(run.items.exclude(status=ItemStatus.PUBLISHED).select_related("app_user__project"))

@@ -23,7 +23,10 @@ def platform_audit_record(
         code=code,
         organization=organization,
         actor=actor if authenticated else None,
-        actor_label=getattr(actor, "email", "") if authenticated else "system",
+        # Platform tokens are not user accounts: they name themselves.
+        actor_label=getattr(actor, "email", "")
+        if authenticated
+        else getattr(actor, "audit_label", "") or "system",
         data=data or {},
     )
     log.info("platform_audit", code=code, organization=getattr(organization, "slug", None))

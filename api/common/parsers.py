@@ -1,0 +1,55 @@
+"""Request parsers with size limits, so an oversized body is a clear 413, not a 400 or a crash.
+
+The ``Content-Length`` check in ``views.ApiViewMixin`` refuses most oversized
+bodies before a byte is read; the JSON parser also stops reading at the limit,
+for bodies sent without a length.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions, parsers
+
+from api.common.errors import PayloadTooLarge
+
+
+def json_limit() -> int:
+    return getattr(settings, "API_MAX_JSON_BYTES", 1024 * 1024)
+
+
+def upload_limit() -> int:
+    return getattr(settings, "API_MAX_UPLOAD_BYTES", 12 * 1024 * 1024)
+
+
+class LimitedJSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = json_limit()
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"JSON bodies are limited to {limit} bytes.")
+        if not raw:
+            return {}
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
+        except ValueError as exc:
+            raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class LimitedMultiPartParser(parsers.MultiPartParser):
+    """File uploads (``multipart/form-data``); the body limit is ``API_MAX_UPLOAD_BYTES``."""
+
+
+class LimitedFormParser(parsers.FormParser):
+    """``application/x-www-form-urlencoded``, limited like JSON."""
+
+
+def body_limit_for(content_type: str) -> int:
+    return upload_limit() if content_type.startswith("multipart/") else json_limit()

@@ -1,0 +1,60 @@
+"""URLs of the control-plane API, included at ``api/`` by ``control_plane.urls``.
+
+``/api/v1/...`` are the operations; ``/api/schema/`` is their OpenAPI document
+(with Swagger UI at ``/api/schema/swagger/`` and Redoc at ``/api/schema/redoc/``,
+served from drf-spectacular-sidecar's files, no CDN).
+"""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from api.common.views import not_found_view
+from api.control import schema
+from api.control.views.invitations import InvitationViewSet
+from api.control.views.misc import PlanViewSet, SignupView, TokenView
+from api.control.views.organizations import OrganizationViewSet
+
+router = SimpleRouter()
+router.register("organizations", OrganizationViewSet, basename="control-organization")
+router.register("plans", PlanViewSet, basename="control-plan")
+invitations = SimpleRouter()
+invitations.register(
+    r"organizations/(?P<organization_slug>[a-z0-9-]+)/invitations",
+    InvitationViewSet,
+    basename="control-invitation",
+)
+
+v1_patterns = [
+    path("signup/", SignupView.as_view(), name="control-signup"),
+    path("token/", TokenView.as_view(), name="control-token"),
+    *router.urls,
+    *invitations.urls,
+]
+
+# The document lists only these operations (the tenant API has its own).
+schema_urlpatterns = [path("api/v1/", include(v1_patterns))]
+
+urlpatterns = [
+    path("v1/", include(v1_patterns)),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(
+            urlconf="api.control.urls_schema", custom_settings=schema.SPECTACULAR_OVERRIDES
+        ),
+        name="control-schema",
+    ),
+    path(
+        "schema/swagger/",
+        SpectacularSwaggerView.as_view(url_name="control-schema"),
+        name="control-schema-swagger",
+    ),
+    path(
+        "schema/redoc/",
+        SpectacularRedocView.as_view(url_name="control-schema"),
+        name="control-schema-redoc",
+    ),
+    re_path(r"^v\d+/.*$", not_found_view),
+]

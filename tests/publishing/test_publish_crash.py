@@ -1,0 +1,101 @@
+"""A worker killed in the middle of a run: running the job again finishes it with no duplicates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from tenants.publishing.models import FormTemplateVersion, ItemStatus, PublishRun, RunStatus
+from tenants.publishing.services.publish import publish_start
+from tenants.publishing.services.publish_job import publish_run_execute
+from tests.publishing.publishing_helpers import app_users, template_for, with_district
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = """
+import os, sys
+sys.path[:0] = [{root!r}, {platform!r}]
+os.environ["DJANGO_SETTINGS_MODULE"] = "control_plane.settings"
+import django
+django.setup()
+from django.db import connection
+from control_plane.organizations.models import Organization
+connection.set_tenant(Organization.objects.get(schema_name={schema!r}))
+from tenants.publishing.services.publish_job import publish_run_execute
+publish_run_execute({run_id}, pool_size=1)
+"""
+
+
+def _child_env(central) -> dict[str, str]:
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SECRETS_MASTER_KEYS": ",".join(settings.SECRETS_MASTER_KEYS),
+        "CENTRAL_ALLOWED_INTERNAL_HOSTS": ",".join(settings.CENTRAL_ALLOWED_INTERNAL_HOSTS),
+        "CENTRAL_ALLOW_HTTP": "1",
+    }
+
+
+def _wait_for_published(run: PublishRun, count: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if run.items.filter(status=ItemStatus.PUBLISHED).count() >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker published nothing in time")
+
+
+def test_a_run_killed_half_way_finishes_without_duplicates(tx_project, central):
+    with_district(tx_project)
+    users = app_users(tx_project, ["ana", "ben", "cat", "dan", "eve"])
+    template = template_for(tx_project, users)
+    run = publish_start(template=template, actor=None)
+    central.latency = 0.1  # slow enough to stop the worker in the middle
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD.format(
+                root=str(ROOT),
+                platform=str(ROOT / "platform"),
+                schema=connection.schema_name,
+                run_id=run.pk,
+            ),
+        ],
+        env=_child_env(central),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_published(run, 2)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING  # the worker died without finishing
+    assert run.items.exclude(status=ItemStatus.PUBLISHED).exists()
+
+    central.latency = 0
+    run = publish_run_execute(run.pk)
+
+    assert run.status == RunStatus.SUCCEEDED
+    pid = tx_project.central_project_id
+    version = run.version.version
+    for user in users:
+        assert central.published_versions(pid, f"household_{user.name}") == [version]
+        assert len(central.assignments(pid, f"household_{user.name}")) == 1
+    names = [u["displayName"] for u in central.app_users(pid)]
+    assert sorted(names) == ["ana", "ben", "cat", "dan", "eve"]
+    assert FormTemplateVersion.objects.filter(template=template).count() == 1
+    form_creates = [r for r in central.requests if r.method == "POST" and r.path.endswith("/forms")]
+    assert len(form_creates) == 5
