@@ -181,7 +181,7 @@ def main() -> None:
         first, _ = timed_publish(e2e_template, fake, args.latency, None)
         again, run = timed_publish(e2e_template, fake, args.latency, None)
         republished_version = run.version.version
-        median_ms = render_median(source, args.render_samples)
+        median_ms, alone_ms = render_median(source, args.render_samples)
     finally:
         fake.stop()
         drop_organization(slug)

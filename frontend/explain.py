@@ -171,3 +171,12 @@ def error_explanation(code: str, message: str = "") -> Explanation:
     """For errors raised while a page talks to Central or Google (not during a run)."""
     found = _RUN_CODES.get(code) or _from_message(message)
     return Explanation(*(found or ("Something went wrong.", "Try again in a moment.")))
+
+
+def central_exception(exc) -> Explanation:
+    """For a CentralError raised while a page talks to Central (import picker, new project)."""
+    found = _from_central_code(getattr(exc, "code", None) or getattr(exc, "status", None))
+    found = found or _from_message(str(exc))
+    return Explanation(
+        *(found or ("Central could not be reached.", "Check the server's address, then retry."))
+    )

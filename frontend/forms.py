@@ -320,6 +320,7 @@ class TemplateForm(forms.Form):
     )
     google_sheet_url = forms.URLField(
         required=False,
+        assume_scheme="https",
         max_length=500,
         label="Google Sheet address",
         widget=forms.URLInput(attrs={"placeholder": "https://docs.google.com/spreadsheets/d/…"}),

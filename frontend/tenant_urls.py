@@ -104,6 +104,5 @@ urlpatterns = [
     # audit trail (admins)
     path("audit/", workspace.audit, name="audit"),
     # Google
-    path("google/connect/", google.google_connect, name="google-connect"),
     path("google/picker-token/", google.google_picker_token, name="google-picker-token"),
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import django_filters
+from django import forms
 from rest_framework.filters import OrderingFilter
 
 
@@ -37,3 +40,21 @@ class ApiOrderingFilter(OrderingFilter):
                 "schema": {"type": "string", "enum": choices},
             }
         ]
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        # PostgreSQL refuses UTC offsets beyond ±15:59 that Python accepts: send UTC.
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError("This date-time is out of range.", code="invalid") from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time filter whose value reaches the database in UTC (never a 500)."""
+
+    field_class = UtcIsoDateTimeField

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers
 
+from api.common.filters import UtcIsoDateTimeFilter
 from api.tenant.base import ListMixin, RetrieveMixin, TenantViewSet
 from control_plane.accounts.roles import Role
 from tenants.audit.models import AuditEvent
@@ -30,8 +31,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 class AuditEventFilter(django_filters.FilterSet):
     code = django_filters.CharFilter(lookup_expr="startswith")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent

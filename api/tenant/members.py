@@ -73,11 +73,15 @@ class MemberViewSet(UpdateMixin, DestroyMixin, RetrieveMixin, ListMixin, TenantV
         membership_change_role(instance, data["role"], actor=self.actor)
         return self.get_queryset().get(pk=instance.pk)
 
+    def check_object_permissions(self, request, obj: Membership) -> None:
+        # Before If-Match and the service: anyone may leave, only admins remove others.
+        super().check_object_permissions(request, obj)
+        if self.action == "destroy" and obj.user_id != request.user.pk:
+            if not role_at_least(request_role(request) or Role.VIEWER, Role.ADMIN):
+                raise exceptions.PermissionDenied("Only admins and owners remove other members.")
+
     def perform_destroy(self, instance: Membership) -> None:
         is_self = instance.user_id == self.request.user.pk
-        role = request_role(self.request) or Role.VIEWER
-        if not is_self and not role_at_least(role, Role.ADMIN):
-            raise exceptions.PermissionDenied("Only admins and owners remove other members.")
         if instance.role == Role.OWNER and not is_self:
             require_grantable(self.request, Role.OWNER, what="remove an owner")
         membership_remove(instance, actor=self.actor)

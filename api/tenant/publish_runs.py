@@ -12,7 +12,12 @@ from typing import Any
 
 import django_filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -157,7 +162,14 @@ class PublishRunViewSet(RetrieveMixin, ListMixin, TenantViewSet):
             headers={"Location": self.detail_location(run), "ETag": etag_for(data)},
         )
 
-    @extend_schema(summary="Start a publish run", responses={202: RunDetailSerializer})
+    @extend_schema(
+        summary="Start a publish run",
+        responses={
+            202: OpenApiResponse(
+                RunDetailSerializer, description="The run, queued; follow `Location` for its state."
+            )
+        },
+    )
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_input_serializer(data=request.data)
@@ -172,7 +184,9 @@ class PublishRunViewSet(RetrieveMixin, ListMixin, TenantViewSet):
         return self._accepted(run)
 
     @extend_schema(
-        summary="Retry what did not succeed", request=None, responses={202: RunDetailSerializer}
+        summary="Retry what did not succeed",
+        request=None,
+        responses={202: OpenApiResponse(RunDetailSerializer, description="The run, queued again.")},
     )
     @action(detail=True, methods=["post"])
     @idempotent

@@ -46,7 +46,7 @@ class VariantSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def _kwargs(self, variant: FormVariant) -> dict:
+    def _route_kwargs(self, variant: FormVariant) -> dict:
         return {
             "template_pk": variant.version.template_id,
             "pk": variant.version_id,
@@ -54,10 +54,10 @@ class VariantSerializer(serializers.ModelSerializer):
         }
 
     def get_workbook_url(self, variant: FormVariant) -> str:
-        return _link(self, "template-version-variant-workbook", **self._kwargs(variant))
+        return _link(self, "template-version-variant-workbook", **self._route_kwargs(variant))
 
     def get_xform_url(self, variant: FormVariant) -> str:
-        return _link(self, "template-version-variant-xform", **self._kwargs(variant))
+        return _link(self, "template-version-variant-xform", **self._route_kwargs(variant))
 
 
 class VersionSerializer(serializers.ModelSerializer):

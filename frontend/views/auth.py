@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from control_plane.urls_helpers import base_url
 from frontend.forms import EmailLoginForm
 from frontend.google_auth import google_enabled
 from frontend.navigation import safe_next_url
 
 
-def google_login_url(request, next_url: str) -> str:
+def google_return_to(request, next_url: str) -> str:
     """Sign in with Google starts on the control plane, then comes back to ``next_url``."""
-    absolute = request.build_absolute_uri(next_url)
-    return base_url("/auth/google/?" + urlencode({"next": absolute}))
+    return request.build_absolute_uri(next_url)
 
 
 def login_view(request):
@@ -34,7 +30,7 @@ def login_view(request):
         {
             "form": form,
             "next": next_url,
-            "google_url": google_login_url(request, next_url) if google_enabled() else "",
+            "google_return_to": google_return_to(request, next_url) if google_enabled() else "",
         },
     )
 

@@ -96,6 +96,7 @@ def _form_context(request, form, project, template=None) -> dict:
         "project": project,
         "template": template,
         "google_connected": google_connected(request.user),
+        "google_option": SourceKind.GOOGLE_SHEET in dict(form.fields["source_kind"].choices),
         "picker": picker_enabled(),
     }
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from social_django import views as social_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from control_plane.middleware import resolve_host
-from control_plane.urls_helpers import base_url, organization_url
 from frontend import google_auth
 from frontend.navigation import safe_next_url
 from tenants.publishing import credentials
@@ -25,16 +24,21 @@ def _require_google() -> None:
         raise Http404("Google sign-in is not configured.")
 
 
+@require_POST
 @never_cache
 def google_begin(request):
-    """Control plane: remember where to go (and which organization to connect), then go to Google."""
+    """Control plane: remember where to go (and which organization to connect), then go to Google.
+
+    A POST with the CSRF token, like social-auth's own begin view (which it calls): a page
+    of another site cannot start a Google login in someone's browser.
+    """
     _require_google()
-    next_url = safe_next_url(request, request.GET.get("next"), "/organizations/")
+    next_url = safe_next_url(request, request.POST.get("return_to"), "/organizations/")
     request.session[google_auth.SESSION_NEXT] = next_url
     hostname = (urlsplit(next_url).hostname or "").lower()
     organization = resolve_host(hostname).organization if hostname else None
     request.session[google_auth.SESSION_ORGANIZATION] = organization.pk if organization else None
-    return redirect(reverse("social:begin", args=["google-oauth2"]))
+    return social_views.auth(request, "google-oauth2")
 
 
 @never_cache
@@ -42,16 +46,6 @@ def google_done(request):
     """Where social-auth lands after Google: on to the page the flow started from."""
     next_url = request.session.pop(google_auth.SESSION_NEXT, None)
     return redirect(safe_next_url(request, next_url, "/organizations/"))
-
-
-def google_connect(request):
-    """Organization host: connect the member's Google account to this organization."""
-    _require_google()
-    back = request.GET.get("next", "/")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
-    target = organization_url(request.tenant, back)
-    return redirect(base_url("/auth/google/?" + urlencode({"next": target})))
 
 
 @require_POST

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from control_plane.errors import ServiceError
 from frontend.current import set_current_project
-from frontend.explain import error_explanation
+from frontend.explain import central_exception
 from frontend.forms import (
     ProjectCreateForm,
     ProjectImportForm,
@@ -33,8 +33,8 @@ from tenants.publishing.services.variables import project_value_set
 
 
 def _central_failure(form, exc: CentralError) -> None:
-    explanation = error_explanation("central_error", str(exc))
-    form.add_error(None, f"{explanation.summary} Central said: {exc.message}")
+    explanation = central_exception(exc)
+    form.add_error(None, f"{explanation.summary} {explanation.advice} (Central: {exc.message})")
 
 
 def projects(request):
@@ -79,7 +79,7 @@ def _choices(server: CentralServer | None) -> dict:
         return {
             "choices": None,
             "server": server,
-            "error": error_explanation("central_error", str(exc)),
+            "error": central_exception(exc),
             "raw": str(exc),
         }
 

@@ -26,7 +26,7 @@ from control_plane.organizations.services.provisioning import (
 from control_plane.urls_helpers import organization_url
 from frontend.forms import AccountForm, OrganizationForm, SignupForm
 from frontend.google_auth import google_enabled
-from frontend.views.auth import google_login_url
+from frontend.views.auth import google_return_to
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -52,8 +52,8 @@ def signup_view(request):
         else:
             login(request, result.user, backend="control_plane.accounts.backends.EmailBackend")
             return redirect(f"/organizations/{result.organization.slug}/setup/")
-    google_url = google_login_url(request, "/organizations/new/") if google_enabled() else ""
-    return render(request, "frontend/signup.html", {"form": form, "google_url": google_url})
+    return_to = google_return_to(request, "/organizations/new/") if google_enabled() else ""
+    return render(request, "frontend/signup.html", {"form": form, "google_return_to": return_to})
 
 
 @login_required

@@ -330,32 +330,39 @@ SOCIAL_AUTH_PIPELINE = [
 PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4)}
 
 # Realtime (Channels, DESIGN.md §5; documented in docs/realtime.md) --------------
-# Redis when REDIS_URL is set; otherwise sockets' groups live in the server
-# process and group sends from any process (the job worker included) travel
-# through PostgreSQL LISTEN/NOTIFY, so the embedded default needs nothing else.
+# With REDIS_URL: channels-redis' pub/sub layer (one PUBLISH per group send,
+# pushed to each server process, which fans out to its own sockets), or its
+# list-based "core" layer with REALTIME_REDIS_LAYER=core. Without Redis, sockets'
+# groups live in the server process and group sends from any process (the job
+# worker included) travel through PostgreSQL LISTEN/NOTIFY.
 REALTIME_CHANNEL_PREFIX = env.str("REALTIME_CHANNEL_PREFIX", default="pmdm")
-_CHANNEL_CONFIG = {"capacity": env.int("REALTIME_CHANNEL_CAPACITY", default=1000), "expiry": 60}
-CHANNEL_LAYERS = {
-    "default": (
-        {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py 8 times reads out after 5 s by default, exactly when
-            # channels-redis' 5 s blocking pop returns: allow longer reads.
-            "CONFIG": {
-                "hosts": [
-                    {"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}
-                ],
-                "prefix": REALTIME_CHANNEL_PREFIX,
-                **_CHANNEL_CONFIG,
-            },
-        }
-        if REDIS_URL
-        else {
-            "BACKEND": "realtime.layers.PostgresChannelLayer",
-            "CONFIG": {"channel": REALTIME_CHANNEL_PREFIX, **_CHANNEL_CONFIG},
-        }
-    )
-}
+REALTIME_REDIS_LAYER = env.str("REALTIME_REDIS_LAYER", default="pubsub")
+_CHANNEL_CAPACITY = env.int("REALTIME_CHANNEL_CAPACITY", default=1000)
+# redis-py 8 times reads out after 5 s by default, exactly when channels-redis'
+# 5 s blocking pop returns: allow longer reads.
+_REDIS_HOSTS = [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}]
+if not REDIS_URL:
+    _CHANNEL_LAYER = {
+        "BACKEND": "realtime.layers.PostgresChannelLayer",
+        "CONFIG": {"channel": REALTIME_CHANNEL_PREFIX, "capacity": _CHANNEL_CAPACITY},
+    }
+elif REALTIME_REDIS_LAYER == "core":
+    _CHANNEL_LAYER = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": _REDIS_HOSTS,
+            "prefix": REALTIME_CHANNEL_PREFIX,
+            "capacity": _CHANNEL_CAPACITY,
+        },
+    }
+elif REALTIME_REDIS_LAYER == "pubsub":
+    _CHANNEL_LAYER = {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": _REDIS_HOSTS, "prefix": REALTIME_CHANNEL_PREFIX},
+    }
+else:
+    raise ImproperlyConfigured("REALTIME_REDIS_LAYER must be 'pubsub' or 'core'.")
+CHANNEL_LAYERS = {"default": _CHANNEL_LAYER}
 REALTIME_MAX_MESSAGE_BYTES = env.int("REALTIME_MAX_MESSAGE_BYTES", default=4096)
 REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
 REALTIME_TICKET_TTL = env.int("REALTIME_TICKET_TTL", default=30)

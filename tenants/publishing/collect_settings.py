@@ -83,5 +83,5 @@ def qr_png(payload: str, caption: str) -> bytes:
         ((matrix.width - text_width) / 2, matrix.height + 6), caption, fill="black", font=font
     )
     buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG", optimize=True)
+    canvas.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -12,6 +12,9 @@ from tests.publishing.fixtures import (  # noqa: F401
     central_server,
     in_org_a,
     project,
+    tenant_tx,
+    tx_project,
+    tx_server,
 )
 
 ROLES = ("viewer", "editor", "admin", "owner")

@@ -35,7 +35,7 @@ def _send(client, method: str, path: str):
 def test_a_token_is_refused_on_b_host(org_a, org_b, member_of, a_objects):
     owner_a = member_of(org_a, "owner")
     client = api_client(org_b, token=issue_token(org_a, owner_a, "owner"))
-    for route, method, path in _calls(a_objects):
+    for _route, method, path in _calls(a_objects):
         response = _send(client, method, path)
         assert response.status_code == 401, (method, path, response.content)
         assert error_of(response)["code"] == "invalid_token"
@@ -44,7 +44,7 @@ def test_a_token_is_refused_on_b_host(org_a, org_b, member_of, a_objects):
 @pytest.mark.django_db
 def test_a_member_session_gets_404_on_b_host(org_a, org_b, member_of, a_objects):
     client = api_client(org_b, user=member_of(org_a, "owner"))
-    for route, method, path in _calls(a_objects):
+    for _route, method, path in _calls(a_objects):
         response = _send(client, method, path)
         assert response.status_code == 404, (method, path, response.content)
         assert error_of(response)["code"] == "not_found"
@@ -64,7 +64,7 @@ def test_a_ids_are_404_on_b_host_for_b_owner(org_a, org_b, member_of, a_objects)
 @pytest.mark.django_db
 def test_anonymous_gets_401_everywhere(org_a, a_objects):
     client = api_client(org_a)
-    for route, method, path in _calls(a_objects):
+    for _route, method, path in _calls(a_objects):
         response = _send(client, method, path)
         assert response.status_code == 401, (method, path, response.content)
         assert response["WWW-Authenticate"].startswith("Bearer")

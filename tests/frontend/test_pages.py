@@ -112,10 +112,11 @@ def test_another_organizations_objects_are_404(workspace, org_b, member_of, clie
 
 
 def test_outsiders_get_404_and_anonymous_visitors_log_in(workspace, org_a, make_user, client_on):
+    outsider, anonymous = client_on(org_a, make_user()), client_on(org_a)
     for template, _ in PAGES:
         path = fill(template, workspace)
-        assert client_on(org_a, make_user()).get(path).status_code == 404, path
-        assert client_on(org_a).get(path).status_code == 302, path
+        assert outsider.get(path).status_code == 404, path
+        assert anonymous.get(path).status_code == 302, path
 
 
 _FORM = re.compile(r"<form\b[^>]*>.*?</form>", re.S | re.I)

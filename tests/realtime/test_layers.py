@@ -109,7 +109,9 @@ def test_realtime_health_reports_a_broken_layer(ws, settings):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:1/0", "socket_timeout": 2}]},  # nothing listens on port 1
+            "CONFIG": {
+                "hosts": [{"address": "redis://127.0.0.1:1/0", "socket_timeout": 2}]
+            },  # nothing listens on port 1
         }
     }
 

@@ -158,18 +158,20 @@ def test_browser_flow_through_daphne_with_events_from_a_worker_process(
             assert worker.returncode == 0
             return frames, json.loads(output.decode().strip().splitlines()[-1])
 
-    frames, emitted = asyncio.run(browser())
-
-    assert [f["event"]["id"] for f in frames] == emitted
-    assert [f["event"]["message"] for f in frames] == [f"worker-{i}" for i in range(5)]
-
-
-def test_close_codes_reach_a_real_client(daphne, org_a):
-    async def anonymous() -> int:
-        async with connect(
-            f"ws://{host_of(org_a)}:{daphne}/ws/", host="127.0.0.1", port=daphne
-        ) as ws:
+    async def refused(**options) -> int:
+        url = f"ws://{host_of(org_a)}:{port}/ws/"
+        async with connect(url, host="127.0.0.1", port=port, **options) as ws:
             await ws.wait_closed()
             return ws.close_code
 
-    assert asyncio.run(anonymous()) == 4401
+    frames, emitted = asyncio.run(browser())
+    assert asyncio.run(refused()) == 4401
+    assert (
+        asyncio.run(
+            refused(origin="http://evil.example.com", additional_headers={"Cookie": cookie})
+        )
+        == 4406
+    )
+
+    assert [f["event"]["id"] for f in frames] == emitted
+    assert [f["event"]["message"] for f in frames] == [f"worker-{i}" for i in range(5)]

@@ -33,9 +33,12 @@ HERE = Path(__file__).resolve().parent
 
 
 def find_uv() -> str:
-    uv = shutil.which("uv")
-    if uv:
-        return uv
+    """``uv`` from ``uv run`` (it sets UV), PATH, or the copy ``dev.py`` keeps in .data/tools."""
+    candidates = [os.environ.get("UV", ""), shutil.which("uv") or ""]
+    candidates.append(str(HERE.parents[2] / ".data" / "tools" / "bin" / "uv"))
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return candidate
     sys.exit("uv is needed (pip install uv, or run `python3 dev.py test` once to fetch it).")
 
 
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             "sync",
             "--frozen",
             "--no-dev",
+            "--no-editable",
             "--compile-bytecode",
             "--project",
             str(HERE),

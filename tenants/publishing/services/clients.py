@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from control_plane.errors import InvalidState
 from tenants.publishing import credentials
 from tenants.publishing.central import CentralClient
 from tenants.publishing.models import CentralServer
@@ -20,8 +21,14 @@ def central_client_for(
     secrets = secret_store().get_many(
         [credentials.central_username(server.pk), credentials.central_password(server.pk)]
     )
-    username = secrets[credentials.central_username(server.pk)].reveal()
-    password = secrets[credentials.central_password(server.pk)].reveal()
+    try:
+        username = secrets[credentials.central_username(server.pk)].reveal()
+        password = secrets[credentials.central_password(server.pk)].reveal()
+    except KeyError as exc:
+        raise InvalidState(
+            "This server has no stored credentials; edit it and enter them again.",
+            code="central_credentials_missing",
+        ) from exc
     return CentralClient(
         server.base_url,
         username,

@@ -44,7 +44,6 @@ from tenants.publishing.models import (
 from tenants.publishing.rendering import TemplateError, VariantSpec, load_source, render_all
 from tenants.publishing.services.app_users import (
     app_user_ensure_central,
-    app_user_qr_refresh,
     remote_app_users,
 )
 from tenants.publishing.services.clients import central_client_for
@@ -319,7 +318,7 @@ def publish_item(context: PublishContext, item: PublishRunItem, variant: Prepare
         actor_id, _ = app_user_ensure_central(
             item.app_user, client, remote_users=context.remote_users
         )
-        app_user_qr_refresh(item.app_user)
+        _queue_qr_refresh(item.app_user)
         _step(context, item, "form")
         form = client.get_form(central_project, variant.form_id)
         # A form that was never published reports its draft's version: only a
@@ -388,6 +387,16 @@ def publish_item(context: PublishContext, item: PublishRunItem, variant: Prepare
         data={"form_id": variant.form_id, "ms": round((time.perf_counter() - started) * 1000)},
     )
     return ItemStatus.PUBLISHED
+
+
+def _queue_qr_refresh(app_user: AppUser) -> None:
+    """The QR code is CPU work the publish does not wait for: a job redraws it
+    if the app user's inputs changed (a new Central token, typically)."""
+    if app_user.qr_inputs_sha256 and app_user.central_id:
+        return
+    from tenants.publishing.tasks import sync_app_user
+
+    sync_app_user.defer(schema_name=connection.schema_name, app_user_id=app_user.pk)
 
 
 def _upload_attachments(

@@ -109,54 +109,67 @@ def _stored(variable: TemplateVariable, value: str) -> str:
     return digest(value) if variable.transform == VariableTransform.SHA256 else value
 
 
+def _value_set(
+    *,
+    owner: Project | AppUser,
+    variable: TemplateVariable,
+    value: str | None,
+    actor: Any,
+    model: type[ProjectVariableValue] | type[AppUserVariableValue],
+    owner_field: str,
+    admin_secret: str,
+    code: str,
+) -> None:
+    """Set or clear one value; ``admin_pw`` goes to the secret store instead."""
+    with transaction.atomic():
+        if variable.name == ADMIN_PASSWORD:
+            if value:
+                secret_put(admin_secret, value, actor=actor)
+            else:
+                secret_delete(admin_secret, actor=actor)
+        elif value:
+            model.objects.update_or_create(
+                **{owner_field: owner},
+                variable=variable,
+                defaults={"value": _stored(variable, value)},
+            )
+        else:
+            model.objects.filter(**{owner_field: owner}, variable=variable).delete()
+        audit_record(
+            code, actor=actor, target=owner, data={"variable": variable.name, "cleared": not value}
+        )
+
+
 def project_value_set(
     project: Project, variable: TemplateVariable, value: str | None, *, actor: Any
 ) -> None:
     """Set (or clear, with None or "") the project-level value of ``variable``."""
-    with transaction.atomic():
-        if variable.name == ADMIN_PASSWORD:
-            name = credentials.project_admin_password(project.pk)
-            if value:
-                secret_put(name, value, actor=actor)
-            else:
-                secret_delete(name, actor=actor)
-        elif value:
-            ProjectVariableValue.objects.update_or_create(
-                project=project, variable=variable, defaults={"value": _stored(variable, value)}
-            )
-        else:
-            ProjectVariableValue.objects.filter(project=project, variable=variable).delete()
-        audit_record(
-            "publishing.project.variable_set",
-            actor=actor,
-            target=project,
-            data={"variable": variable.name, "cleared": not value},
-        )
+    _value_set(
+        owner=project,
+        variable=variable,
+        value=value,
+        actor=actor,
+        model=ProjectVariableValue,
+        owner_field="project",
+        admin_secret=credentials.project_admin_password(project.pk),
+        code="publishing.project.variable_set",
+    )
 
 
 def app_user_value_set(
     app_user: AppUser, variable: TemplateVariable, value: str | None, *, actor: Any
 ) -> None:
     """Set (or clear) the app user's own value, which overrides the project's."""
-    with transaction.atomic():
-        if variable.name == ADMIN_PASSWORD:
-            name = credentials.app_user_admin_password(app_user.pk)
-            if value:
-                secret_put(name, value, actor=actor)
-            else:
-                secret_delete(name, actor=actor)
-        elif value:
-            AppUserVariableValue.objects.update_or_create(
-                app_user=app_user, variable=variable, defaults={"value": _stored(variable, value)}
-            )
-        else:
-            AppUserVariableValue.objects.filter(app_user=app_user, variable=variable).delete()
-        audit_record(
-            "publishing.app_user.variable_set",
-            actor=actor,
-            target=app_user,
-            data={"variable": variable.name, "cleared": not value},
-        )
+    _value_set(
+        owner=app_user,
+        variable=variable,
+        value=value,
+        actor=actor,
+        model=AppUserVariableValue,
+        owner_field="app_user",
+        admin_secret=credentials.app_user_admin_password(app_user.pk),
+        code="publishing.app_user.variable_set",
+    )
 
 
 def values_for_app_users(project: Project, app_users: list[AppUser]) -> dict[int, dict[str, str]]:

@@ -14,7 +14,7 @@ module "organization" {
 }
 
 data "publishmdm_plan" "used" {
-  for_each = toset(compact([for org in var.organizations : org.plan]))
+  for_each = toset([for org in var.organizations : org.plan if org.plan != null])
 
   slug = each.key
 }

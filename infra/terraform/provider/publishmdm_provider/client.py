@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import urllib3
+if TYPE_CHECKING:  # imported when a client is made: schema-only starts never need it
+    import urllib3
 
 USER_AGENT = "terraform-provider-publishmdm/0.1.0"
 RETRIES = 5
@@ -50,6 +51,8 @@ def _loopback(host: str) -> bool:
 
 class Client:
     def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
+        import urllib3
+
         parts = urlsplit(url.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"The control-plane URL must be http(s)://host[:port], not {url!r}.")
@@ -79,6 +82,8 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """The decoded JSON answer (None for 204); raises ApiError for 4xx/5xx."""
+        import urllib3
+
         payload = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if payload is not None else {}
         url = self.prefix + path
