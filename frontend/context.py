@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django_tenants.utils import schema_context
 
 from control_plane.accounts.models import Membership
 from control_plane.accounts.roles import Role, role_at_least
@@ -54,6 +55,9 @@ def workspace(request) -> dict:
         from frontend.current import current_project
         from tenants.publishing.models import Project
 
-        context["current_project"] = current_project(request)
-        context["projects"] = list(Project.objects.order_by("name").only("pk", "name"))
+        # Error pages (403, 404) are rendered in another thread under ASGI, on a
+        # connection that has no tenant yet: name the schema explicitly.
+        with schema_context(organization.schema_name):
+            context["current_project"] = current_project(request)
+            context["projects"] = list(Project.objects.order_by("name").only("pk", "name"))
     return context

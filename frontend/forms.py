@@ -348,6 +348,8 @@ class TemplateForm(forms.Form):
         if editing:
             del self.fields["form_id_base"]
             self.fields["source"].help_text = "Upload a new version of the spreadsheet (optional)."
+        else:
+            self.fields["source"].hide_optional = True  # required for uploads (checked below)
         if not google:
             self.fields["source_kind"].choices = [(SourceKind.UPLOAD, "Uploaded .xlsx")]
 

@@ -150,3 +150,23 @@ def get_field(form, name: str):
 @register.filter
 def page_url(listing, number):
     return listing.url(page=number)
+
+
+# Keep in step with STEPS in static/frontend/run.js.
+_STEP_LABELS = {
+    "run": "Run",
+    "download": "Reading the spreadsheet",
+    "validate": "Checking the form",
+    "version": "Storing the version",
+    "app_user": "Preparing the app user",
+    "form": "Sending the form",
+    "attachments": "Uploading attachments",
+    "publish": "Publishing the draft",
+    "assign": "Giving the app user access",
+    "done": "Done",
+}
+
+
+@register.filter
+def step_label(step: str) -> str:
+    return _STEP_LABELS.get(step, step)

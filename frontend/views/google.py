@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
-from social_django import views as social_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from social_django import views as social_views
 
 from control_plane.middleware import resolve_host
 from frontend import google_auth

@@ -113,7 +113,7 @@ def dashboard(request):
             )
             .order_by("-created_at", "-id")[:6],
             "problems": _problems(),
-            "recent_events": audit_events()[:8] if has_role(request, ADMIN) else [],
+            "recent_events": audit_events()[:6] if has_role(request, ADMIN) else [],
         },
     )
 

@@ -110,7 +110,7 @@ def stack(django_db_setup, django_db_blocker):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     central = FakeCentral().start()
-    central.latency = 0.1  # a run takes a few seconds: long enough to watch it live
+    central.latency = 0.15  # a run takes a few seconds: long enough to watch it live
     port = _free_port()
     mail_dir = Path(tempfile.mkdtemp(prefix="pmdm-mail-"))
     env = {
@@ -128,8 +128,16 @@ def stack(django_db_setup, django_db_blocker):
     made = Stack(port, central, mail_dir, ARTIFACTS)
     web_log, worker_log = ARTIFACTS / "daphne.log", ARTIFACTS / "worker.log"
     web = _start(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "control_plane.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "control_plane.asgi:application",
+        ],
         env,
         web_log,
     )
@@ -192,10 +200,15 @@ class Watch:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.expected: list[str] = []
+
+    def expect(self, text: str) -> None:
+        """A console error the test provokes on purpose (e.g. a 403 it asserts)."""
+        self.expected.append(text)
 
     def attach(self, page: Page) -> Page:
         def on_console(message):
-            if message.type == "error":
+            if message.type == "error" and not any(t in message.text for t in self.expected):
                 self.problems.append(f"{page.url}: {message.text}")
 
         page.on("console", on_console)

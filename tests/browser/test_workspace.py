@@ -138,13 +138,13 @@ def test_sign_up_and_publish_to_three_app_users_live(
     _submit(page, "Start publishing")
     page.wait_for_url(re.compile(r"/runs/\d+/$"))
     page.evaluate("() => { window.__samePage = true; }")
-    page.locator('[data-live-mode][data-mode="socket"]').wait_for(timeout=10_000)
     for name in ("ana", "ben", "chloe"):
         page.locator(f'tr[data-app-user="{name}"][data-status="published"]').wait_for(
             timeout=30_000
         )
     page.locator('#run-live[data-status="succeeded"]').wait_for()
     assert page.evaluate("() => window.__samePage === true"), "the page reloaded"
+    assert page.locator("html").get_attribute("data-live-transport") == "socket"
     screenshot(page, "08-run-published")
     check_accessibility(page, "run")
     run_url = page.url
@@ -165,6 +165,19 @@ def test_sign_up_and_publish_to_three_app_users_live(
     assert "North" in download_info.value.path().read_text()
     screenshot(page, "09-template-detail")
     check_accessibility(page, "template detail")
+
+    # The other main pages, now that there is something on them.
+    for path, name in [
+        ("/", "dashboard"),
+        ("/templates/", "templates"),
+        ("/runs/", "publish-history"),
+        ("/servers/", "servers"),
+        ("/projects/", "projects"),
+        ("/variables/", "variables"),
+    ]:
+        page.goto(stack.org("field-team", path))
+        screenshot(page, f"20-{name}")
+        check_accessibility(page, name)
 
     # The same pages on a phone, in the dark theme.
     phone = new_page(
@@ -229,6 +242,7 @@ def owner(committed_org_a, django_db_blocker, settings, stack):
 
 def _log_in(page, stack, email, password=PASSWORD, slug="acme"):
     page.goto(stack.org(slug, "/login/"))
+    check_accessibility(page, "login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     _submit(page, "Log in")
@@ -267,6 +281,25 @@ def test_an_invalid_template_shows_the_row_and_error_before_anything_reaches_cen
     check_accessibility(page, "run with errors")
     form_calls = [r for r in stack.central.requests[before:] if "/forms" in r.path]
     assert form_calls == []
+    run_url = page.url
+
+    # Fix the spreadsheet and retry, this time with the realtime socket out of reach:
+    # the page falls back to polling and still shows every row turn published.
+    page.get_by_role("link", name="Back to the template").click()
+    page.locator("#main").get_by_role("link", name="Edit", exact=True).click()
+    page.get_by_label("XLSForm (.xlsx)").set_input_files(str(_form_file(tmp_path, "fixed.xlsx")))
+    _submit(page, "Save template")
+    page.get_by_text("Template “Broken survey” saved.").wait_for()
+    page.context.route("**/realtime/ticket/", lambda route: route.abort())
+    watch.expect("Failed to load resource: net::ERR_FAILED")
+    page.goto(run_url)
+    _submit(page, "Retry failed app users")
+    page.locator('html[data-live-transport="poll"]').wait_for(state="attached")
+    for name in ("dora", "emil"):
+        page.locator(f'tr[data-app-user="{name}"][data-status="published"]').wait_for(
+            timeout=30_000
+        )
+    page.locator('#run-live[data-status="succeeded"]').wait_for()
     assert watch.problems == []
 
 
@@ -293,6 +326,7 @@ def test_a_viewer_invited_by_the_owner_cannot_publish(stack, owner, new_page, wa
     viewer.goto(template_url)
     viewer.get_by_role("heading", name="Visit", exact=True).wait_for()
     assert viewer.locator("#main").get_by_role("link", name="Publish", exact=True).count() == 0
+    watch.expect("the server responded with a status of 403")
     response = viewer.goto(template_url + "publish/")
     assert response.status == 403
     viewer.get_by_role("heading", name="Your role does not allow this").wait_for()
@@ -300,8 +334,12 @@ def test_a_viewer_invited_by_the_owner_cannot_publish(stack, owner, new_page, wa
     check_accessibility(viewer, "forbidden page")
     # Not even a crafted request gets through.
     token = viewer.locator('meta[name="csrf-token"]').get_attribute("content")
-    posted = viewer.request.post(
-        template_url + "publish/", form={"scope": "all"}, headers={"X-CSRFToken": token}
+    status = viewer.evaluate(
+        """async ([url, token]) => (await fetch(url, {
+            method: 'POST', body: 'scope=all',
+            headers: {'X-CSRFToken': token, 'Content-Type': 'application/x-www-form-urlencoded'},
+        })).status""",
+        [template_url + "publish/", token],
     )
-    assert posted.status == 403
+    assert status == 403
     assert watch.problems == []

@@ -19,7 +19,6 @@ from tests.publishing.fixtures import (  # noqa: F401
     central,
     central_server,
     in_org_a,
-    project,
     tenant_tx,
     tx_project,
     tx_server,
@@ -47,6 +46,7 @@ def make_workspace(organization) -> Workspace:
     from django.core.files.storage import default_storage
 
     from control_plane.storage import tenant_path
+    from tenants.publishing import credentials
     from tenants.publishing.models import (
         AppUser,
         CentralServer,
@@ -59,7 +59,6 @@ def make_workspace(organization) -> Workspace:
         PublishRunItem,
         RunStatus,
     )
-    from tenants.publishing import credentials
     from tenants.publishing.services.templates import template_create
     from tenants.publishing.services.variables import project_value_set, variable_create
     from tenants.secretstore.services.secrets import secret_put
@@ -126,9 +125,14 @@ def make_workspace(organization) -> Workspace:
         status=ItemStatus.FAILED,
         step="publish",
         error="Could not publish the draft: forbidden",
-        central_error={"code": 403.1, "message": "The authentication you provided does not have rights."},
+        central_error={
+            "code": 403.1,
+            "message": "The authentication you provided does not have rights.",
+        },
     )
-    PublishEvent.objects.create(run=run, item=ok, app_user_name="ana", step="done", state="published")
+    PublishEvent.objects.create(
+        run=run, item=ok, app_user_name="ana", step="done", state="published"
+    )
     return Workspace(server, project, variable, app_users, template, run, version, variant)
 
 

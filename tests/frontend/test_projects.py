@@ -8,7 +8,6 @@ from tenants.publishing.models import AppUser, Project, ProjectVariableValue
 from tenants.publishing.services.variables import variable_create
 
 
-
 def test_creating_a_project_creates_it_in_central_and_makes_it_current(
     central_server, org_a, as_role, central
 ):
@@ -69,7 +68,9 @@ def test_import_picker_lists_the_servers_projects_and_imports_one(
     assert remote is central.state
 
 
-def test_import_without_a_choice_says_so_next_to_the_picker(central_server, org_a, as_role, central):
+def test_import_without_a_choice_says_so_next_to_the_picker(
+    central_server, org_a, as_role, central
+):
     connection.set_schema_to_public()
 
     response = as_role("editor").post(
@@ -120,7 +121,9 @@ def test_editing_a_project_sets_language_and_values(workspace, org_a, as_role):
 
 def test_switching_project_is_remembered_per_person(workspace, org_a, as_role):
     connection.set_tenant(org_a)
-    other = Project.objects.create(name="Other study", server=workspace.server, central_project_id=99)
+    other = Project.objects.create(
+        name="Other study", server=workspace.server, central_project_id=99
+    )
     connection.set_schema_to_public()
     client = as_role("viewer")
 

@@ -116,7 +116,9 @@ def test_google_creates_accounts_for_new_addresses_only(db, make_user):
     existing = make_user()
 
     known = google_auth.create_user(None, {"email": existing.email}, None, user=existing)
-    new = google_auth.create_user(None, {"email": "new@example.org", "fullname": "New Person"}, None)
+    new = google_auth.create_user(
+        None, {"email": "new@example.org", "fullname": "New Person"}, None
+    )
 
     assert known == {"is_new": False}
     assert new["is_new"] and User.objects.get(email="new@example.org").full_name == "New Person"

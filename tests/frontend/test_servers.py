@@ -70,7 +70,9 @@ def test_editing_keeps_the_password_when_left_empty(org_a, as_role, central):
     server = CentralServer.objects.get()
     connection.set_schema_to_public()
 
-    response = client.post(f"/servers/{server.pk}/edit/", _form(central, name="Renamed", password=""))
+    response = client.post(
+        f"/servers/{server.pk}/edit/", _form(central, name="Renamed", password="")
+    )
 
     assert response.status_code == 302
     connection.set_tenant(org_a)
@@ -85,7 +87,9 @@ def test_removing_a_server_asks_first(workspace, org_a, as_role):
     connection.set_schema_to_public()
 
     asked = client.post(f"/servers/{spare.pk}/delete/")
-    refused = client.post(f"/servers/{workspace.server.pk}/delete/", {"confirm": "yes"}, follow=True)
+    refused = client.post(
+        f"/servers/{workspace.server.pk}/delete/", {"confirm": "yes"}, follow=True
+    )
     done = client.post(f"/servers/{spare.pk}/delete/", {"confirm": "yes"})
 
     assert asked.status_code == 200 and "Remove the server “Spare”?" in asked.content.decode()

@@ -102,7 +102,9 @@ def test_detail_lists_versions_with_downloads(workspace, as_role):
     assert "2026-01-01-v1" in page and f"/templates/{t}/variants/{v}/xlsx/" in page
     assert "Publish</a>" not in page  # viewers do not publish
     assert b"".join(xml.streaming_content) == b"<h:html>North</h:html>"
-    assert xml["Content-Disposition"].startswith('attachment; filename="household_ana-2026-01-01-v1')
+    assert xml["Content-Disposition"].startswith(
+        'attachment; filename="household_ana-2026-01-01-v1'
+    )
     assert xlsx.status_code == 200
     assert client.get(f"/templates/{t + 1}/variants/{v}/xml/").status_code == 404
     assert client.get(f"/templates/{t}/variants/{v}/pdf/").status_code == 404
@@ -112,7 +114,9 @@ def test_attachments_upload_and_download(workspace, org_a, as_role):
     client = as_role("editor")
     t = workspace.template.pk
 
-    client.post(f"/templates/{t}/attachments/", {"file": _file(b"id,name\n1,North\n", "villages.csv")})
+    client.post(
+        f"/templates/{t}/attachments/", {"file": _file(b"id,name\n1,North\n", "villages.csv")}
+    )
 
     connection.set_tenant(org_a)
     attachment = FormTemplateAttachment.objects.get()

@@ -51,7 +51,9 @@ def test_a_token_is_shown_once_and_works_until_revoked(org_a, member_of, client_
     admin = member_of(org_a, "admin")
     client = client_on(org_a, admin)
 
-    response = client.post("/tokens/", {"name": "Nightly export", "role": "viewer", "expires_in": "30"})
+    response = client.post(
+        "/tokens/", {"name": "Nightly export", "role": "viewer", "expires_in": "30"}
+    )
 
     html = response.content.decode()
     assert "shown only this once" in html

@@ -9,7 +9,7 @@ import pytest
 
 from realtime.groups import org_group, run_group, schema_of
 from realtime.services import SeenEvents
-from tests.realtime.conftest import LAYERS
+from tests.realtime.conftest import ALL_LAYERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,7 @@ def test_large_messages_travel_through_the_overflow_table(ws, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("layer_kind", LAYERS)
+@pytest.mark.parametrize("layer_kind", ALL_LAYERS)
 def test_realtime_health_round_trips_through_the_layer(ws, layer_kind):
     from channels.testing import HttpCommunicator
 
@@ -91,13 +91,12 @@ def test_realtime_health_round_trips_through_the_layer(ws, layer_kind):
     body = __import__("json").loads(response["body"])
     assert body["status"] == "ok"
     assert body["checks"]["channel_layer"]["ok"] is True
-    assert (
-        body["checks"]["channel_layer"]["backend"]
-        == {
-            "postgres": "PostgresChannelLayer",
-            "redis": "RedisChannelLayer",
-        }[layer_kind]
-    )
+    backends = {
+        "postgres": "PostgresChannelLayer",
+        "redis": "RedisPubSubChannelLayer",
+        "redis-core": "RedisChannelLayer",
+    }
+    assert body["checks"]["channel_layer"]["backend"] == backends[layer_kind]
 
 
 @pytest.mark.django_db
@@ -125,7 +124,7 @@ def test_realtime_health_reports_a_broken_layer(ws, settings):
     assert b'"ok": false' in response["body"]
 
 
-def test_settings_choose_redis_only_when_redis_url_is_set():
+def test_settings_choose_the_layer_from_the_environment():
     import os
     import subprocess
     import sys
@@ -134,15 +133,19 @@ def test_settings_choose_redis_only_when_redis_url_is_set():
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='control_plane.settings';"
         "from django.conf import settings; print(settings.CHANNEL_LAYERS['default']['BACKEND'])"
     )
-    backends = {}
-    for redis_url in ("", "redis://127.0.0.1:6379/9"):
-        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": f"{ROOT}/platform:{ROOT}"}
+    cases = {
+        ("", ""): "realtime.layers.PostgresChannelLayer",
+        ("redis://127.0.0.1:6379/9", ""): "channels_redis.pubsub.RedisPubSubChannelLayer",
+        ("redis://127.0.0.1:6379/9", "core"): "channels_redis.core.RedisChannelLayer",
+    }
+    for (redis_url, flavour), backend in cases.items():
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "REALTIME_REDIS_LAYER": flavour or "pubsub",
+            "PYTHONPATH": f"{ROOT}/platform:{ROOT}",
+        }
         result = subprocess.run(
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         )
-        backends[redis_url] = result.stdout.strip().splitlines()[-1]
-
-    assert backends == {
-        "": "realtime.layers.PostgresChannelLayer",
-        "redis://127.0.0.1:6379/9": "channels_redis.core.RedisChannelLayer",
-    }
+        assert result.stdout.strip().splitlines()[-1] == backend, (redis_url, flavour)

@@ -10,6 +10,7 @@ from django.db import connection
 
 from realtime import services
 from tests.realtime.conftest import (
+    ALL_LAYERS,
     LAYERS,
     emit_events,
     host_of,
@@ -26,7 +27,7 @@ def shared_id() -> int:
 
 
 @committed
-@pytest.mark.parametrize("layer_kind", LAYERS)
+@pytest.mark.parametrize("layer_kind", ALL_LAYERS)
 def test_live_events_carry_the_event_and_the_final_summary(ws, org_a, runs, api_token, layer_kind):
     from django_tenants.utils import schema_context
 

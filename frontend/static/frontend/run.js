@@ -25,7 +25,10 @@
     failed: "Failed",
     skipped: "Skipped",
   };
-  var STEPS = {
+  var STEPS = {  /* keep in step with _STEP_LABELS in templatetags/workspace.py */
+    run: "Run",
+    download: "Reading the spreadsheet",
+    version: "Storing the version",
     app_user: "Preparing the app user",
     form: "Sending the form",
     attachments: "Uploading attachments",
@@ -54,6 +57,8 @@
     if (label) label.textContent = text;
     var section = root();
     if (section) section.setAttribute("data-live", mode);
+    /* Remembered outside the section, which the final rendering replaces. */
+    if (mode === "socket" || mode === "poll") document.documentElement.setAttribute("data-live-transport", mode);
   }
 
   function announce(text) {
