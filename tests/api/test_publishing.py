@@ -92,7 +92,8 @@ def template(org_a, project):
 def test_template_create_and_source_upload(org_a, project, editor):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    source = SimpleUploadedFile("form.xlsx", simple_form(), content_type="application/octet-stream")
+    workbook = simple_form()  # built once: openpyxl stamps the time into each workbook
+    source = SimpleUploadedFile("form.xlsx", workbook, content_type="application/octet-stream")
     response = editor.post(
         "/api/v1/templates/",
         {
@@ -108,7 +109,7 @@ def test_template_create_and_source_upload(org_a, project, editor):
     created = response.json()
     assert created["source_sha256"] and created["source_url"].endswith("/source/")
     download = editor.get(created["source_url"])
-    assert download.status_code == 200 and b"".join(download.streaming_content) == simple_form()
+    assert download.status_code == 200 and b"".join(download.streaming_content) == workbook
     etag = editor.get(f"/api/v1/templates/{created['id']}/")["ETag"]
     bad = SimpleUploadedFile("bad.xlsx", b"not a workbook")
     response = editor.put(

@@ -164,3 +164,29 @@ def test_theme_cookie_sets_the_theme(org_a, member_of, client_on):
     client.cookies["theme"] = "dark"
 
     assert '<html lang="en" data-theme="dark">' in client.get("/").content.decode()
+
+
+def test_picker_tokens_need_the_picker_and_a_connected_account(
+    org_a, member_of, client_on, google, settings
+):
+    client = client_on(org_a, member_of(org_a, "editor"))
+    assert client.post("/google/picker-token/").status_code == 404
+
+    settings.GOOGLE_PICKER_API_KEY = "browser-key"
+    response = client.post("/google/picker-token/")
+
+    assert response.status_code == 409
+    assert response.json() == {"error": "google_not_connected"}
+
+
+def test_google_origins_enter_the_policy_only_with_the_picker(client_on, google, settings):
+    plain = client_on(None).get("/login/")["Content-Security-Policy"]
+    settings.GOOGLE_PICKER_API_KEY = "browser-key"
+    picker = client_on(None).get("/login/")["Content-Security-Policy"]
+
+    assert "apis.google.com" not in plain and "frame-src 'none'" in plain
+    assert "script-src 'self' https://apis.google.com" in picker
+    assert (
+        "form-action 'self' http://publishmdm.localhost:8000 http://*.publishmdm.localhost:8000"
+        in plain
+    )

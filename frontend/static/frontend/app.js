@@ -141,11 +141,16 @@
   });
 
   /* --- forms: auto-submit, dependent fields, select all -------------------------------- */
+  /* A choice made with the mouse or a finger submits at once; with the keyboard, arrow keys
+     only move through the options and the visible button submits (no surprise navigation). */
   document.querySelectorAll("[data-autosubmit]").forEach(function (select) {
     var form = select.form;
-    var button = form && form.querySelector("[data-autosubmit-button]");
-    if (button) button.classList.add("sr-only");
-    select.addEventListener("change", function () { if (form) form.requestSubmit ? form.requestSubmit() : form.submit(); });
+    var byPointer = false;
+    select.addEventListener("pointerdown", function () { byPointer = true; });
+    select.addEventListener("keydown", function () { byPointer = false; });
+    select.addEventListener("change", function () {
+      if (form && byPointer) form.requestSubmit ? form.requestSubmit() : form.submit();
+    });
   });
 
   /* <div data-show-when="name=value"> is shown only while that radio is chosen. */
