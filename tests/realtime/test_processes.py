@@ -71,6 +71,21 @@ def http(port: int, method: str, path: str, host: str, headers: dict | None = No
 
 
 @pytest.fixture
+def worker(use_layer, channel_prefix):
+    """A worker process, started before the server so that both boot at once."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "realtime" / "worker_emit.py")],
+        env=process_env(use_layer, channel_prefix),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    yield process
+    process.kill()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
 def daphne(use_layer, channel_prefix):
     """A daphne server process serving ``control_plane.asgi:application``; yields its port."""
     port = free_port()
@@ -91,7 +106,7 @@ def daphne(use_layer, channel_prefix):
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if http(port, "GET", "/healthz/realtime", "publishmdm.localhost")[0] == 200:
@@ -112,7 +127,7 @@ def daphne(use_layer, channel_prefix):
 
 @pytest.mark.parametrize("layer_kind", LAYERS)
 def test_browser_flow_through_daphne_with_events_from_a_worker_process(
-    daphne, layer_kind, channel_prefix, org_a, runs, member_of, session_cookie
+    worker, daphne, layer_kind, org_a, runs, member_of, session_cookie
 ):
     port = daphne
     run_id = runs.make(org_a)
@@ -147,19 +162,13 @@ def test_browser_flow_through_daphne_with_events_from_a_worker_process(
             await ws.send(json.dumps({"v": 1, "type": "subscribe", "stream": "run", "run": run_id}))
             assert json.loads(await ws.recv())["type"] == "subscribed"
             assert json.loads(await ws.recv())["type"] == "replayed"
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(ROOT / "tests" / "realtime" / "worker_emit.py"),
-                org_a.schema_name,
-                str(run_id),
-                "5",
-                env=process_env(layer_kind, channel_prefix),
-                stdout=asyncio.subprocess.PIPE,
-            )
+            assert worker.stdout.readline().strip() == "ready"
+            order = {"schema": org_a.schema_name, "run": run_id, "count": 5}
+            worker.stdin.write(json.dumps(order) + "\n")
+            worker.stdin.flush()
             frames = [json.loads(await asyncio.wait_for(ws.recv(), 30)) for _ in range(5)]
-            output, _ = await worker.communicate()
-            assert worker.returncode == 0
-            return frames, json.loads(output.decode().strip().splitlines()[-1])
+            output = await asyncio.to_thread(worker.stdout.readline)
+            return frames, json.loads(output)
 
     async def refused(**options) -> int:
         url = f"ws://{host_of(org_a)}:{port}/ws/"

@@ -1,9 +1,11 @@
-"""A stand-in job worker, run as its own process by the tests and the benchmark.
+"""A stand-in job worker, run as a process of its own by the cross-process tests.
 
-``python tests/realtime/worker_emit.py SCHEMA RUN_ID COUNT`` emits COUNT events
-on a run through ``tenants.publishing.events.emit`` (stored, then sent by the
-realtime sinks through whatever channel layer the environment configures) and
-prints their ids as JSON.
+It starts Django (the slow part, so tests start it early), prints ``ready``,
+then reads one JSON line ``{"schema": ..., "run": ..., "count": ...}`` from
+stdin and emits that many events on the run through
+``tenants.publishing.events.emit`` - stored, then sent by the realtime sinks
+through whichever channel layer the environment configures - and prints
+their ids as JSON.
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def main(schema: str, run_id: int, count: int) -> list[int]:
-    for entry in (str(ROOT / "platform"), str(ROOT)):
-        if entry not in sys.path:
-            sys.path.insert(0, entry)
+def main() -> None:
+    sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
     import django
 
@@ -29,12 +29,16 @@ def main(schema: str, run_id: int, count: int) -> list[int]:
     from tenants.publishing.events import emit
     from tenants.publishing.models import PublishRun
 
-    with schema_context(schema):
-        run = PublishRun.objects.get(pk=run_id)
-        return [
-            emit(run, step="form", state="started", message=f"worker-{i}").pk for i in range(count)
+    print("ready", flush=True)
+    order = json.loads(sys.stdin.readline())
+    with schema_context(order["schema"]):
+        run = PublishRun.objects.get(pk=order["run"])
+        ids = [
+            emit(run, step="form", state="started", message=f"worker-{i}").pk
+            for i in range(order["count"])
         ]
+    print(json.dumps(ids), flush=True)
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
+    main()
