@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('organizations', '0003_organization_plan'),
+        ("organizations", "0003_organization_plan"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='provisioningstep',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], max_length=10),
+            model_name="provisioningstep",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("running", "Running"),
+                    ("done", "Done"),
+                    ("failed", "Failed"),
+                ],
+                max_length=10,
+            ),
         ),
     ]
