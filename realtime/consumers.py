@@ -15,6 +15,8 @@ anything not in the replay arrives live.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from typing import Any
 
@@ -61,7 +63,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.identity = self.scope["identity"]
         self.runs: dict[int, services.SeenEvents] = {}
         self.following_organization = False
-        self.checked_at = time.monotonic()
+        self.next_check = time.monotonic() + _check_interval()
+        self.checking: asyncio.Future | None = None
         self.closing = False
         self.bucket = _Bucket(RATE_PER_SECOND, RATE_BURST)
         offered = protocol.SUBPROTOCOL in self.scope.get("subprotocols", ())
@@ -83,6 +86,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         log.info("realtime.connected")
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "checking", None) is not None:
+            self.checking.cancel()
         groups = [run_group(self.tenant.schema, run_id) for run_id in getattr(self, "runs", {})]
         if getattr(self, "following_organization", False):
             groups.append(org_group(self.tenant.schema))
@@ -96,8 +101,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         Channels (4.2+) hops to the one database thread before *every* message
         to close stale connections. Live events touch no database, and every
         database call of ours is a ``database_sync_to_async`` that does that
-        cleanup around itself, so the hop only serialized all sockets'
-        deliveries through one thread (the benchmark's main cost before).
+        cleanup around itself, so the hop would only queue every socket's
+        deliveries behind one thread (most of the delivery cost measured by
+        benchmarks/realtime.py).
         """
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -201,7 +207,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 return
             event = message["event"]
             seen = self.runs.get(event["run"])
-            if seen is None or not seen.add(event["id"]) or not await self._still_allowed():
+            if seen is None or not seen.add(event["id"]) or not self._live_allowed():
                 return
             await self._send(protocol.run_event(event, replayed=False))
         except Exception:
@@ -211,7 +217,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         try:
             if not self._own(message) or not self.following_organization:
                 return
-            if not await self._still_allowed():
+            if not self._live_allowed():
                 return
             notice = message["notice"]
             if not services.may_see_notice(self.identity.role, notice, message.get("min_role")):
@@ -230,23 +236,50 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         return False
 
     async def _still_allowed(self) -> bool:
-        """Re-check the credential and membership once per ``REALTIME_REVALIDATE_SECONDS``."""
+        """For client frames: re-check access first when a check is due."""
+        if not self.closing and time.monotonic() >= self.next_check:
+            await self._revalidate()
+        return not self.closing
+
+    def _live_allowed(self) -> bool:
+        """For live messages: never wait on the database; start a due check alongside.
+
+        Every socket connected at once would otherwise re-check at once, each
+        holding its next event behind a query on the shared database thread.
+        Checks are spread out (``_check_interval``) and run beside delivery; a
+        socket that lost access is closed as soon as its check answers.
+        """
         if self.closing:
             return False
-        if time.monotonic() - self.checked_at < settings.REALTIME_REVALIDATE_SECONDS:
-            return True
-        result = await public_call(access.revalidate, self.tenant, self.identity)
-        self.checked_at = time.monotonic()
+        if self.checking is None and time.monotonic() >= self.next_check:
+            self.checking = asyncio.ensure_future(self._revalidate())
+        return True
+
+    async def _revalidate(self) -> None:
+        """Re-check the organization, credential and membership (``access.revalidate``)."""
+        try:
+            result = await public_call(access.revalidate, self.tenant, self.identity)
+        except Exception:
+            log.exception("realtime.revalidate_failed")  # keep the socket; retry next time
+            result = self.identity
+        finally:
+            self.next_check = time.monotonic() + _check_interval()
+            self.checking = None
         if isinstance(result, SocketIdentity):
             self.identity = result
-            return True
-        log.info("realtime.access_lost", close_code=int(result))
-        self.closing = True
-        await self.close(code=int(result))
-        return False
+            return
+        if not self.closing:
+            log.info("realtime.access_lost", close_code=int(result))
+            self.closing = True
+            await self.close(code=int(result))
 
     async def _send(self, message: dict[str, Any]) -> None:
         await self.send(text_data=protocol.encode(message))
+
+
+def _check_interval() -> float:
+    """``REALTIME_REVALIDATE_SECONDS``, give or take a quarter, so checks do not come in waves."""
+    return settings.REALTIME_REVALIDATE_SECONDS * random.uniform(0.75, 1.25)  # noqa: S311
 
 
 def _now() -> str:

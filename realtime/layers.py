@@ -1,9 +1,11 @@
 """Channel layers, and sending to a group from sync code in any process.
 
-Two modes, chosen in settings by ``REDIS_URL``:
+Modes, chosen in settings by ``REDIS_URL`` (docs/realtime.md):
 
-* **Redis** (CI, production): ``channels_redis.core.RedisChannelLayer``.
-  Server processes and job workers share groups through Redis.
+* **Redis** (CI, production): channels-redis' pub/sub layer by default - a
+  group send is one ``PUBLISH``, pushed to every server process subscribed to
+  the group, which fans out to its own sockets - or its list-based layer
+  (``REALTIME_REDIS_LAYER=core``).
 * **Embedded** (no Redis): ``PostgresChannelLayer`` below. Groups and
   channels live in the memory of the server process that holds the sockets
   (sockets only ever join groups there); a group send from *any* process -
@@ -12,10 +14,10 @@ Two modes, chosen in settings by ``REDIS_URL``:
   the product already needs, and several server processes work too.
 
 ``group_send_from_sync`` is what sinks call from sync code (job threads,
-views): with PostgreSQL it is a ``NOTIFY`` on the caller's own connection,
-hence transactional; with Redis it runs on one long-lived event loop thread
-per process with a layer instance of its own, rather than ``async_to_sync``
-making (and leaking) a new loop and Redis connection per call.
+views): a ``NOTIFY`` on the caller's own connection (hence transactional), a
+``PUBLISH`` from the calling thread, or for the list layer a call on one
+long-lived event-loop thread per process - never ``async_to_sync``, which
+would make (and leak) a new event loop and Redis connection per event.
 """
 
 from __future__ import annotations
@@ -184,15 +186,37 @@ class PostgresChannelLayer(InMemoryChannelLayer):
         await self._state().notify(_encode(group, message))
 
     def group_send_sync(self, group: str, message: dict[str, Any]) -> None:
-        """NOTIFY on the calling thread's Django connection (sent when its transaction commits)."""
+        """NOTIFY on the calling thread's Django connection (sent when its transaction commits).
+
+        Straight on the driver connection: django-tenants' cursor would first
+        set the ``search_path``, a round trip nothing here needs.
+        """
         self.require_valid_group_name(group)
         payload = _encode(group, message)
-        with connection.cursor() as cursor:
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
             if len(payload.encode()) <= MAX_NOTIFY_BYTES:
                 cursor.execute("SELECT pg_notify(%s, %s)", [self.notify_channel, payload])
                 return
             cursor.execute(_OVERFLOW_SQL, [payload, self.notify_channel])
             cursor.execute(_OVERFLOW_CLEANUP_SQL)
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """The in-memory layer's receive without its sweep of every channel on every call.
+
+        ``deliver_local`` sweeps expired messages once a second instead; with
+        hundreds of sockets the per-receive sweep was most of the server's work.
+        """
+        self.require_valid_channel_name(channel)
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        try:
+            _, message = await queue.get()
+        finally:
+            if queue.empty() and self.channels.get(channel) is queue:
+                del self.channels[channel]
+        return message
 
     def deliver_local(self, group: str, message: dict[str, Any]) -> None:
         """Put a message on every local channel of ``group`` (called by the listener)."""

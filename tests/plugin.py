@@ -27,6 +27,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
 os.environ.setdefault("SPARE_POOL_SIZE", "0")
 os.environ.setdefault("MIGRATION_PARALLELISM", "2")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
+# Our own channel prefix, so a test run never talks to a dev server on the same Redis.
+os.environ.setdefault("REALTIME_CHANNEL_PREFIX", f"pmdm-test-{os.getpid()}")
 # Files written by tests (storage prefixes, purges) go to a private folder per
 # process, never to the developer's .data/media.
 _MEDIA_ROOT = tempfile.mkdtemp(prefix="pmdm-test-media-")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from realtime.groups import org_group, run_group, schema_of
 from realtime.services import SeenEvents
-from tests.realtime.conftest import ALL_LAYERS
+from tests.realtime.conftest import ALL_LAYERS, close_layer, sync_db
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,46 +52,61 @@ def test_seen_events_drop_duplicates_but_not_late_lower_ids():
     assert seen.floor > 10 and not seen.add(seen.floor) and seen.add(25)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_large_messages_travel_through_the_overflow_table(ws, settings):
-    """NOTIFY payloads stop at 8000 bytes; a bigger message goes by reference."""
+@pytest_asyncio.fixture
+async def layer(use_layer):
+    """The configured layer, its connections released in this test's event loop at the end."""
     from channels.layers import get_channel_layer
 
+    yield get_channel_layer()
+    await close_layer()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("layer_kind", ALL_LAYERS)
+async def test_sync_senders_reach_async_receivers(layer, layer_kind):
+    """What a worker sends from sync code arrives, in order, even past NOTIFY's 8000 bytes."""
+    from realtime.layers import group_send_from_sync
+
+    channel = await layer.new_channel()
+    await layer.group_add(org_group("org_acme"), channel)
+    big = {"type": "test.big", "text": "é" * 9000}
+    await sync_db(group_send_from_sync)(org_group("org_acme"), big)
+    await sync_db(group_send_from_sync)(org_group("org_acme"), {"type": "test.small"})
+    await sync_db(group_send_from_sync)(org_group("org_globex"), {"type": "test.other"})
+
+    received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(2)]
+
+    assert received == [big, {"type": "test.small"}]
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), 0.3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_notifications_are_stored_once_and_swept(use_layer):
     from realtime.layers import group_send_from_sync
     from realtime.models import OverflowMessage
-    from tests.realtime.conftest import sync_db
 
-    big = {"type": "test.big", "text": "é" * 9000}
+    group_send_from_sync(org_group("org_acme"), {"type": "test.big", "text": "x" * 9000})
 
-    async def scenario(sockets):
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        await layer.group_add(org_group("org_acme"), channel)
-        await sync_db(group_send_from_sync)(org_group("org_acme"), big)
-        await sync_db(group_send_from_sync)(org_group("org_acme"), {"type": "test.small"})
-        return [await layer.receive(channel), await layer.receive(channel)]
-
-    assert ws(scenario) == [big, {"type": "test.small"}]
     assert OverflowMessage.objects.count() == 1
 
 
+@pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("layer_kind", ALL_LAYERS)
-def test_realtime_health_round_trips_through_the_layer(ws, layer_kind):
+async def test_realtime_health_round_trips_through_the_layer(layer, layer_kind):
     from channels.testing import HttpCommunicator
 
     from control_plane.asgi import application
 
-    async def scenario(sockets):
-        communicator = HttpCommunicator(
-            application, "GET", "/healthz/realtime", headers=[(b"host", b"anything.example.com")]
-        )
-        return await communicator.get_response(timeout=5)
-
-    response = ws(scenario)
+    communicator = HttpCommunicator(
+        application, "GET", "/healthz/realtime", headers=[(b"host", b"anything.example.com")]
+    )
+    response = await communicator.get_response(timeout=5)
 
     assert response["status"] == 200
-    body = __import__("json").loads(response["body"])
+    body = json.loads(response["body"])
     assert body["status"] == "ok"
     assert body["checks"]["channel_layer"]["ok"] is True
     backends = {
@@ -99,8 +117,8 @@ def test_realtime_health_round_trips_through_the_layer(ws, layer_kind):
     assert body["checks"]["channel_layer"]["backend"] == backends[layer_kind]
 
 
-@pytest.mark.django_db
-def test_realtime_health_reports_a_broken_layer(ws, settings):
+@pytest.mark.asyncio
+async def test_realtime_health_reports_a_broken_layer(layer, settings):
     from channels.testing import HttpCommunicator
 
     from control_plane.asgi import application
@@ -108,20 +126,15 @@ def test_realtime_health_reports_a_broken_layer(ws, settings):
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": "redis://127.0.0.1:1/0", "socket_timeout": 2}]
-            },  # nothing listens on port 1
+            # Nothing listens on port 1.
+            "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:1/0", "socket_timeout": 2}]},
         }
     }
 
-    async def scenario(sockets):
-        communicator = HttpCommunicator(application, "GET", "/healthz/realtime")
-        return await communicator.get_response(timeout=10)
-
-    response = ws(scenario)
+    response = await HttpCommunicator(application, "GET", "/healthz/realtime").get_response(10)
 
     assert response["status"] == 503
-    assert b'"ok": false' in response["body"]
+    assert json.loads(response["body"])["checks"]["channel_layer"]["ok"] is False
 
 
 def test_settings_choose_the_layer_from_the_environment():

@@ -253,31 +253,51 @@ def test_unsubscribe_stops_the_run_stream(ws, org_a, runs, api_token):
 
 
 @committed
-def test_a_removed_member_is_closed_at_the_next_check(
-    ws, org_a, runs, member_of, session_cookie, settings
+@pytest.mark.parametrize("lose", ["membership", "session", "suspension"])
+def test_a_socket_that_loses_access_is_closed_at_its_next_check(
+    ws, org_a, runs, member_of, session_cookie, settings, lose
 ):
+    """Checks run beside delivery (never holding an event back): at most one more event."""
+    from django.contrib.sessions.models import Session
+
     from control_plane.accounts.models import Membership
+    from control_plane.organizations.models import Organization
     from realtime.protocol import CloseCode
 
     run_id = runs.make(org_a)
     user = member_of(org_a, "viewer")
     cookie = session_cookie(user)
     settings.REALTIME_REVALIDATE_SECONDS = 0
+    revoke = {
+        "membership": Membership.objects.filter(user=user).delete,
+        "session": Session.objects.all().delete,
+        "suspension": lambda: Organization.objects.filter(pk=org_a.pk).update(status="suspended"),
+    }[lose]
 
     async def scenario(sockets):
         socket = await sockets.open(host_of(org_a), cookie=cookie)
         await subscribe_run(socket, run_id)
         await sync_db(emit_events)(org_a.schema_name, run_id, 1)
         delivered = await socket.receive_json_from(timeout=5)
-        await sync_db(Membership.objects.filter(user=user).delete)()
-        await sync_db(emit_events)(org_a.schema_name, run_id, 1)
-        closed = await socket.receive_output(timeout=5)
-        return delivered, closed
+        await sync_db(revoke)()
+        outputs = []
+        for _ in range(3):
+            await sync_db(emit_events)(org_a.schema_name, run_id, 1)
+            outputs.append(await socket.receive_output(timeout=5))
+            if outputs[-1]["type"] == "websocket.close":
+                break
+        return delivered, outputs
 
-    delivered, closed = ws(scenario)
+    delivered, outputs = ws(scenario)
 
     assert delivered["type"] == "run.event"
-    assert closed == {"type": "websocket.close", "code": CloseCode.NOT_MEMBER}
+    assert len(outputs) <= 2
+    expected = {
+        "membership": CloseCode.NOT_MEMBER,
+        "session": CloseCode.UNAUTHENTICATED,
+        "suspension": CloseCode.SUSPENDED,
+    }[lose]
+    assert outputs[-1] == {"type": "websocket.close", "code": expected}
 
 
 @pytest.mark.django_db
