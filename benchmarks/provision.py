@@ -51,6 +51,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from _bootstrap import percentile  # noqa: E402
+from _bootstrap import setup_django as bootstrap  # noqa: E402
+
 # Names this script owns, and only these, are removed at the end. Organization
 # slugs "bench-..." become schemas "org_bench_..."; spares made for the pool
 # phase get their own prefix (still under "spare_", so every deploy-time path
@@ -70,44 +73,12 @@ TARGET_NOOP_S = 5.0
 
 
 def setup_django(media_root: Path) -> None:
-    """Start Django the way ``manage.py`` does, with quiet, side-effect-free defaults.
-
-    Logs go to WARNING (console logging of every provisioning step would time
-    the terminal, not the product), mail to memory (owner invitations are
-    sent during provisioning) and files to a temporary MEDIA_ROOT we delete.
-    Anything already set in the environment wins.
-    """
-    # Python put this script's folder first on the path, where sibling
-    # benchmarks (secrets.py) would shadow standard-library modules.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
-    sys.path.insert(0, str(ROOT / "platform"))
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("EMAIL_URL", "memorymail://")
-    os.environ["MEDIA_ROOT"] = str(media_root)
-    if not os.environ.get("DATABASE_URL"):
-        from control_plane.embedded_db import ensure_database
-
-        ensure_database()
-    import django
-
-    django.setup()
+    """Django with mail in memory (owner invitations are sent during provisioning)
+    and files in a temporary MEDIA_ROOT we delete."""
+    bootstrap(forced={"MEDIA_ROOT": str(media_root)})
 
 
 # --- measuring --------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Linear-interpolated percentile (numpy's default), so p95 of 20 samples is honest."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 @contextmanager

@@ -51,35 +51,16 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+from _bootstrap import percentile  # noqa: E402
+from _bootstrap import setup_django as bootstrap  # noqa: E402
+
 SLUG_PREFIX = "rtb-"
 TARGET_P99_MS = 100.0
 
 
 def setup_django() -> None:
-    """Start Django like ``manage.py`` (quiet logs, no mail), away from sibling benchmarks."""
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
-    sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("EMAIL_URL", "memorymail://")
-    if not os.environ.get("DATABASE_URL"):
-        from control_plane.embedded_db import ensure_database
-
-        ensure_database()
-    import django
-
-    django.setup()
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * pct / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    bootstrap()
 
 
 # --- setup (driver process) -----------------------------------------------------------------

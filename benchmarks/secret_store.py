@@ -31,7 +31,6 @@ from __future__ import annotations
 # first on sys.path, and a benchmarks/secrets.py shadowed the standard library's
 # ``secrets`` for every other script in this folder.
 import argparse  # noqa: E402
-import os  # noqa: E402
 import secrets  # noqa: E402
 import statistics  # noqa: E402
 import sys
@@ -41,6 +40,9 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+from _bootstrap import setup_django as bootstrap  # noqa: E402
+
 TARGET_RATIO = 20.0
 
 
@@ -49,23 +51,17 @@ class _Rollback(Exception):
 
 
 def setup_django(fake_url: str, client_secret: str, media_root: Path) -> None:
-    """Start Django the way ``manage.py`` does, pointed at the fake Infisical."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("EMAIL_URL", "memorymail://")
-    os.environ["MEDIA_ROOT"] = str(media_root)
-    os.environ["SPARE_POOL_SIZE"] = "0"
-    os.environ["SECRET_STORE_BACKEND"] = "infisical"  # noqa: S105 - a backend name
-    os.environ["INFISICAL_URL"] = fake_url
-    os.environ["INFISICAL_CLIENT_ID"] = "pmdm-platform-identity"
-    os.environ["INFISICAL_CLIENT_SECRET"] = client_secret
-    if not os.environ.get("DATABASE_URL"):
-        from control_plane.embedded_db import ensure_database
-
-        ensure_database()
-    import django
-
-    django.setup()
+    """Start Django pointed at the fake Infisical."""
+    bootstrap(
+        forced={
+            "MEDIA_ROOT": str(media_root),
+            "SPARE_POOL_SIZE": "0",
+            "SECRET_STORE_BACKEND": "infisical",
+            "INFISICAL_URL": fake_url,
+            "INFISICAL_CLIENT_ID": "pmdm-platform-identity",
+            "INFISICAL_CLIENT_SECRET": client_secret,
+        }
+    )
 
 
 def timed(runs: int, prepare: Callable[[], None], work: Callable[[], None]) -> list[float]:
@@ -79,8 +75,6 @@ def timed(runs: int, prepare: Callable[[], None], work: Callable[[], None]) -> l
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(ROOT / "platform"))
-    sys.path.insert(0, str(ROOT))
     from tests.fakes.infisical import FakeInfisical
 
     fake = FakeInfisical().start()
