@@ -133,6 +133,22 @@ class AppUserViewSet(
         app_user_delete(instance, actor=self.actor)
 
     @extend_schema(
+        summary="Delete the app user here and, in the background, in Central",
+        description=(
+            "Removes the app user at once with its variable values, form assignments, token "
+            "and QR code. If it exists in Central, a background job then deletes it there "
+            "(`DELETE /v1/projects/{p}/app-users/{id}`): its key stops working on every "
+            "device set up with its QR code (no form list, downloads or submissions); "
+            "submissions already sent stay in Central. The outcome goes to the audit trail: "
+            "`publishing.app_user.central_revoked` (`data.outcome` `revoked`, or "
+            "`already_gone`) or `publishing.app_user.central_revoke_failed` (`data.error`)."
+        ),
+        responses={204: None},
+    )
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)
+
+    @extend_schema(
         summary="ODK Collect settings of the app user (what its QR code holds)",
         responses={200: OpenApiTypes.OBJECT},
     )

@@ -30,6 +30,7 @@ from tenants.publishing.services.app_user_import import (
     app_users_import_plan,
     export_columns,
 )
+from tenants.publishing.services.app_user_revoke import open_revocations
 from tenants.publishing.services.app_users import (
     app_user_create,
     app_user_delete,
@@ -66,6 +67,8 @@ def app_users(request):
             default_sort="name",
         )
         context["total"] = AppUser.objects.filter(project=project).count()
+        if has_role(request, EDITOR):
+            context["revocations"] = open_revocations(project)
     return partial_or_page(
         request, "frontend/app_users.html", "frontend/partials/app_user_rows.html", context
     )
@@ -222,13 +225,22 @@ def app_user_delete_view(request, pk: int):
         return confirm_page(
             request,
             title=f"Delete the app user {app_user.name}?",
-            message="Its QR code stops being shown here and it is removed from its form "
-            "templates. The app user stays in Central.",
+            message="It is removed here with its values, QR code and form assignments, and "
+            "deleted in Central in the background: tablets set up with its QR code can then no "
+            "longer download forms or send submissions. Submissions already sent stay in "
+            "Central. The audit trail records the outcome.",
             action="Delete app user",
             cancel_url=f"/app-users/{app_user.pk}/",
         )
-    app_user_delete(app_user, actor=request.user)
-    messages.success(request, f"App user {app_user.name} deleted.")
+    revocation = app_user_delete(app_user, actor=request.user)
+    if revocation is not None:
+        messages.success(
+            request,
+            f"App user {app_user.name} deleted. Its access in Central is being revoked in the "
+            "background.",
+        )
+    else:
+        messages.success(request, f"App user {app_user.name} deleted (it was not in Central).")
     return redirect("/app-users/")
 
 

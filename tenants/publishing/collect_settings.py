@@ -20,6 +20,8 @@ from typing import Any
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
+from tenants.publishing.central.transport import normalize_base_url
+
 
 def collect_settings(
     *,
@@ -31,9 +33,10 @@ def collect_settings(
     app_language: str,
     admin_password: str | None,
 ) -> dict[str, Any]:
-    server_url = (
-        f"{central_base_url.rstrip('/')}/key/{app_user_token}/projects/{central_project_id}"
-    )
+    # Central serves app-user keys only under its API version: its proxy forwards
+    # nothing else to the backend, so ``<base>/key/...`` is a 404 on a real server.
+    root = normalize_base_url(central_base_url)
+    server_url = f"{root}/v1/key/{app_user_token}/projects/{int(central_project_id)}"
     general: dict[str, Any] = {
         "server_url": server_url,
         "form_update_mode": "match_exactly",

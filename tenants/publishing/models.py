@@ -126,6 +126,46 @@ class AppUser(models.Model):
         return self.name
 
 
+class RevocationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    REVOKED = "revoked", "Revoked"
+    ALREADY_GONE = "already_gone", "Already gone from Central"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+class AppUserRevocation(models.Model):
+    """A deleted app user whose access in Central is revoked in the background.
+
+    The app user's row is gone with its QR code and assignments; this tombstone
+    keeps what the job needs (server, Central project and app-user id) and the
+    outcome, so a retried job knows it is done and people can see what happened.
+    """
+
+    server = models.ForeignKey(
+        CentralServer, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    project = models.ForeignKey(Project, null=True, on_delete=models.SET_NULL, related_name="+")
+    central_project_id = models.PositiveIntegerField()
+    central_id = models.PositiveIntegerField()
+    app_user_id = models.BigIntegerField()  # the deleted row's id, for notices and logs
+    app_user_name = models.CharField(max_length=60)
+    status = models.CharField(
+        max_length=20, choices=RevocationStatus.choices, default=RevocationStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_by_label = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"revoke {self.app_user_name} ({self.status})"
+
+
 class AppUserVariableValue(models.Model):
     app_user = models.ForeignKey(AppUser, on_delete=models.CASCADE, related_name="variable_values")
     variable = models.ForeignKey(TemplateVariable, on_delete=models.CASCADE, related_name="+")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import structlog
+from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from control_plane.jobs import TenantUnavailable, tenant_job
@@ -25,7 +26,11 @@ def execute_publish_run(schema_name: str, run_id: int) -> None:
 def sync_app_user(schema_name: str, app_user_id: int) -> None:
     """Create the app user in Central if missing and (re)generate its QR code."""
     from tenants.publishing.models import AppUser
-    from tenants.publishing.services.app_users import app_user_ensure_central, app_user_qr_refresh
+    from tenants.publishing.services.app_users import (
+        AppUserGone,
+        app_user_ensure_central,
+        app_user_qr_refresh,
+    )
     from tenants.publishing.services.clients import central_client_for
 
     try:
@@ -37,7 +42,7 @@ def sync_app_user(schema_name: str, app_user_id: int) -> None:
                 return
             app_user_ensure_central(app_user, central_client_for(app_user.project.server))
             app_user_qr_refresh(app_user)
-    except TenantUnavailable as exc:
+    except (TenantUnavailable, AppUserGone) as exc:
         log.warning("job.skipped", reason=str(exc))
 
 
@@ -63,5 +68,28 @@ def revoke_form_access(schema_name: str, template_id: int, app_user_id: int) -> 
     try:
         with tenant_job(schema_name, job="publishing.revoke_form_access"):
             form_access_revoke(template_id=template_id, app_user_id=app_user_id)
+    except TenantUnavailable as exc:
+        log.warning("job.skipped", reason=str(exc))
+
+
+def _revoke_retry() -> RetryStrategy:
+    from tenants.publishing.central.errors import CentralUnavailable
+    from tenants.publishing.services.app_user_revoke import REVOKE_ATTEMPTS
+
+    return RetryStrategy(
+        max_attempts=REVOKE_ATTEMPTS,
+        exponential_wait=4,
+        retry_exceptions={CentralUnavailable},
+    )
+
+
+@app.task(name="publishing.revoke_app_user", queue="publishing", retry=_revoke_retry())
+def revoke_app_user(schema_name: str, revocation_id: int) -> None:
+    """Delete a deleted app user in Central too, so its key stops working (idempotent)."""
+    from tenants.publishing.services.app_user_revoke import app_user_revocation_run
+
+    try:
+        with tenant_job(schema_name, job="publishing.revoke_app_user", revocation_id=revocation_id):
+            app_user_revocation_run(revocation_id)
     except TenantUnavailable as exc:
         log.warning("job.skipped", reason=str(exc))

@@ -89,7 +89,8 @@ def test_collect_settings_and_qr_code(org_a, workspace, editor, client_for):
         secret_put(credentials.app_user_token(alice.pk), "tok-123", actor=None)
     settings_json = editor.get(url + "collect-settings/")
     assert settings_json.status_code == 200
-    assert "/key/tok-123/projects/" in settings_json.json()["general"]["server_url"]
+    server_url = settings_json.json()["general"]["server_url"]
+    assert server_url == f"{workspace.server.base_url}/v1/key/tok-123/projects/{workspace.central_project_id}"
     qr = editor.get(url + "qr-code/")
     assert qr.status_code == 200 and qr["Content-Type"] == "image/png"
     assert b"".join(qr.streaming_content).startswith(b"\x89PNG")

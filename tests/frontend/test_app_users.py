@@ -89,7 +89,7 @@ def test_qr_code_settings_json_and_regeneration(workspace, org_a, as_role):
     panel = client.get(f"/app-users/{ana.pk}/qr/").content.decode()
     regenerated = client.post(f"/app-users/{ana.pk}/qr/regenerate/", follow=True)
 
-    assert "/key/tok-ana-123/projects/7" in page  # the settings JSON, with a copy button
+    assert "/v1/key/tok-ana-123/projects/7" in page  # the settings JSON, with a copy button
     assert 'data-copy="#settings-json"' in page
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
     assert b"".join(png.streaming_content).startswith(b"\x89PNG")

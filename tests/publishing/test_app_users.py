@@ -70,7 +70,7 @@ def test_ensure_central_creates_once_and_the_qr_code_carries_the_settings(projec
     settings = app_user_settings(app_user)
     token = first[1]
     assert settings["general"]["server_url"] == (
-        f"{project.server.base_url}/key/{token}/projects/{project.central_project_id}"
+        f"{project.server.base_url}/v1/key/{token}/projects/{project.central_project_id}"
     )
     assert decode_settings(encode_settings(settings)) == settings
 

@@ -131,6 +131,17 @@ class CentralClient:
             json={"displayName": display_name},
         )
 
+    def delete_app_user(self, project_id: int, actor_id: int) -> None:
+        """Delete the app user: its key stops working and its form roles go.
+
+        CentralNotFound when it is already gone (deleted before, or never there).
+        """
+        self._http.request(
+            "DELETE",
+            f"{_project(project_id)}/app-users/{int(actor_id)}",
+            operation=f"delete app user {actor_id} in project {project_id}",
+        )
+
     # --- forms -------------------------------------------------------------------
 
     def list_forms(self, project_id: int) -> list[JSON]:

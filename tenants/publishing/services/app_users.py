@@ -10,10 +10,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from control_plane.errors import Conflict
+from control_plane.errors import Conflict, InvalidState
 from control_plane.storage import tenant_path
-from tenants.audit.services import audit_record
+from tenants.audit.services import actor_fields, audit_record
 from tenants.publishing import credentials
+from tenants.publishing.central.errors import CentralNotFound
 from tenants.publishing.collect_settings import (
     collect_settings,
     encode_settings,
@@ -21,12 +22,17 @@ from tenants.publishing.collect_settings import (
     settings_fingerprint,
 )
 from tenants.publishing.events import organization_notice
-from tenants.publishing.models import NAME_IN_FORMS, AppUser, Project
+from tenants.publishing.models import NAME_IN_FORMS, AppUser, AppUserRevocation, Project
+from tenants.publishing.services.app_user_revoke import revoking_central_ids
 from tenants.publishing.services.variables import admin_password_for
-from tenants.secretstore.services.secrets import secret_put
+from tenants.secretstore.services.secrets import secret_delete, secret_put
 from tenants.secretstore.store import secret_store
 
 log = structlog.get_logger(__name__)
+
+
+class AppUserGone(InvalidState):
+    """The app user was deleted here while we were making it in Central."""
 
 
 def validate_app_user_name(name: str) -> str:
@@ -66,14 +72,57 @@ def app_user_create(*, actor: Any, project: Project, name: str) -> AppUser:
     return app_user
 
 
-def app_user_delete(app_user: AppUser, *, actor: Any) -> None:
+def app_user_delete(app_user: AppUser, *, actor: Any) -> AppUserRevocation | None:
+    """Delete the app user here now, and in Central in the background.
+
+    Its row, values, form assignments, token and QR code go at once. If it
+    exists in Central, a revocation is recorded and ``publishing.revoke_app_user``
+    queued in the same transaction: Central then deletes the app user, so its
+    key (on every device set up with the QR code) stops working. Its
+    submissions stay in Central. Returns the revocation, or None if the app user
+    was never created in Central.
+    """
+    from tenants.publishing.tasks import revoke_app_user
+
     with transaction.atomic():
-        label, pk, project_id = app_user.name, app_user.pk, app_user.project_id
+        # Locked: a sync job about to store a new Central id waits, then finds no row.
+        app_user = AppUser.objects.select_for_update().select_related("project").get(pk=app_user.pk)
+        label, pk, project, qr_code = app_user.name, app_user.pk, app_user.project, app_user.qr_code
+        revocation = None
+        if app_user.central_id is not None:
+            revocation = AppUserRevocation.objects.create(
+                server_id=project.server_id,
+                project=project,
+                central_project_id=project.central_project_id,
+                central_id=app_user.central_id,
+                app_user_id=pk,
+                app_user_name=label,
+                requested_by_label=actor_fields(actor)["actor_label"],
+            )
+            revoke_app_user.defer(schema_name=_schema(), revocation_id=revocation.pk)
         app_user.delete()
-        audit_record("publishing.app_user.deleted", actor=actor, target_label=label)
-        organization_notice(
-            "app_user.changed", {"id": pk, "project": project_id, "change": "deleted"}
+        audit_record(
+            "publishing.app_user.deleted",
+            actor=actor,
+            target_label=label,
+            data={"central": "revoking" if revocation else "not_created", "project": project.pk},
         )
+        organization_notice(
+            "app_user.changed", {"id": pk, "project": project.pk, "change": "deleted"}
+        )
+        transaction.on_commit(lambda: _forget_app_user(pk, qr_code, actor=actor))
+    return revocation
+
+
+def _forget_app_user(app_user_id: int, qr_code: str, *, actor: Any) -> None:
+    """Remove the deleted app user's token, admin password and QR code (they hold its key)."""
+    for name in (
+        credentials.app_user_token(app_user_id),
+        credentials.app_user_admin_password(app_user_id),
+    ):
+        secret_delete(name, actor=actor)
+    if qr_code and default_storage.exists(qr_code):
+        default_storage.delete(qr_code)
 
 
 def _schema() -> str:
@@ -98,20 +147,33 @@ def app_user_ensure_central(
     if app_user.central_id and token is not None:
         return app_user.central_id, token.reveal()
     project = app_user.project
+    revoking = revoking_central_ids(project)
     existing = next(
         (
             u
             for u in client.list_app_users(project.central_project_id)
-            if u.get("displayName") == app_user.name and not u.get("deletedAt")
+            if u.get("displayName") == app_user.name
+            and not u.get("deletedAt")
+            and u.get("id") not in revoking
         ),
         None,
     )
     if existing is None or not existing.get("token"):
         existing = client.create_app_user(project.central_project_id, app_user.name)
-    AppUser.objects.filter(pk=app_user.pk).update(central_id=existing["id"])
+    if not AppUser.objects.filter(pk=app_user.pk).update(central_id=existing["id"]):
+        _discard_orphan(client, project.central_project_id, existing["id"])
+        raise AppUserGone(f"The app user {app_user.name} was deleted.", code="app_user_deleted")
     app_user.central_id = existing["id"]
     secret_put(token_name, existing["token"], actor=None)
     return existing["id"], existing["token"]
+
+
+def _discard_orphan(client, central_project_id: int, central_id: int) -> None:
+    """The app user was deleted here while Central was making it: delete it there too."""
+    try:
+        client.delete_app_user(central_project_id, central_id)
+    except CentralNotFound:
+        pass
 
 
 def remote_app_users(client, central_project_id: int) -> dict[str, dict]:

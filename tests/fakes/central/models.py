@@ -83,3 +83,11 @@ class Request:
 
 
 Route = Callable[..., tuple[int, Any]]
+
+
+@dataclass
+class Raw:
+    """An answer that is not JSON (OpenRosa XML, a form's XML, a file), with its headers."""
+
+    body: bytes
+    headers: dict[str, str]

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.central.models import Raw
 from tests.fakes.central.problems import Problem
 from tests.fakes.central.state import Account, CentralState, FormRecord, Request
 
@@ -242,10 +243,13 @@ class _Handler(BaseHTTPRequestHandler):
                 account=None,
             )
             status, payload, headers = fake._handle(req)
+            if isinstance(payload, Raw):  # OpenRosa XML, form XML, files: their own headers
+                payload, headers = payload.body, {**payload.headers, **headers}
             raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
-            content_type = "application/json" if not isinstance(payload, bytes) else "text/html"
-            self.send_header("Content-Type", content_type)
+            if "Content-Type" not in headers:
+                content_type = "application/json" if not isinstance(payload, bytes) else "text/html"
+                self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(raw)))
             for name, value in headers.items():
                 self.send_header(name, value)

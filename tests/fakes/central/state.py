@@ -17,10 +17,11 @@ from urllib.parse import unquote
 from tests.fakes.central import problems
 from tests.fakes.central.forms import FormRoutes, json_body
 from tests.fakes.central.models import ROLES, Account, FormRecord, Request, Route, now
+from tests.fakes.central.openrosa import OpenRosaRoutes, central_token
 from tests.fakes.central.problems import Problem
 
 
-class CentralState(FormRoutes):
+class CentralState(FormRoutes, OpenRosaRoutes):
     """Everything the fake Central knows; routes are methods, guarded by ``lock``."""
 
     def __init__(self) -> None:
@@ -43,6 +44,7 @@ class CentralState(FormRoutes):
                 ("GET", r"/v1/projects/(?P<pid>\d+)", self.get_project),
                 ("GET", r"/v1/projects/(?P<pid>\d+)/app-users", self.list_app_users),
                 ("POST", r"/v1/projects/(?P<pid>\d+)/app-users", self.create_app_user),
+                ("DELETE", r"/v1/projects/(?P<pid>\d+)/app-users/(?P<aid>\d+)", self.delete_app_user),
                 ("GET", r"/v1/projects/(?P<pid>\d+)/forms", self.list_forms),
                 ("POST", r"/v1/projects/(?P<pid>\d+)/forms", self.create_form),
                 ("GET", r"/v1/projects/(?P<pid>\d+)/forms/(?P<fid>[^/]+)", self.get_form),
@@ -74,6 +76,8 @@ class CentralState(FormRoutes):
         return (self.accounts.get(email) if email else None), email is None
 
     def dispatch(self, req: Request, bad_token: bool) -> tuple[int, Any]:
+        if req.path.startswith("/v1/key/"):  # an app user's key, not a web user's session
+            return self.dispatch_key(req)
         for method, pattern, route in self.routes:
             match = pattern.match(req.path)
             if match and method == req.method:
@@ -149,7 +153,9 @@ class CentralState(FormRoutes):
 
     def list_app_users(self, req: Request, pid: str) -> tuple[int, Any]:
         self._project(req, pid)
-        return 200, [u for u in self.app_users.values() if u["projectId"] == int(pid)]
+        return 200, [
+            u for u in self.app_users.values() if u["projectId"] == int(pid) and not u["deletedAt"]
+        ]
 
     def create_app_user(self, req: Request, pid: str) -> tuple[int, Any]:
         self._project(req, pid)
@@ -159,7 +165,18 @@ class CentralState(FormRoutes):
         actor_id = self.next_id("actor")
         self.app_users[actor_id] = {
             "id": actor_id, "type": "field_key", "displayName": name,
-            "token": secrets.token_urlsafe(48), "projectId": int(pid),
+            "token": central_token(), "projectId": int(pid),
             "createdAt": now(), "updatedAt": None, "deletedAt": None,
         }  # fmt: skip
         return 200, self.app_users[actor_id]
+
+    def delete_app_user(self, req: Request, pid: str, aid: str) -> tuple[int, Any]:
+        """Like Central: mark deleted, end its session (the key stops working), drop its roles."""
+        self._project(req, pid)
+        user = self.app_users.get(int(aid))
+        if user is None or user["projectId"] != int(pid) or user["deletedAt"]:
+            raise problems.not_found()
+        user["deletedAt"], user["token"] = now(), None
+        for form in self.forms.values():
+            form.assignments = {(r, a) for r, a in form.assignments if a != user["id"]}
+        return 200, {"success": True}
