@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -75,6 +76,37 @@ def test_create_update_delete_with_values(org_a, workspace, editor):
     assert editor.get(url).status_code == 404
 
 
+def test_deleting_an_app_user_in_central_queues_its_revocation(org_a, workspace, editor):
+    from django.db import connection
+
+    from tenants.publishing.models import AppUser, AppUserRevocation
+
+    with tenant(org_a):
+        alice = AppUser.objects.get(project=workspace, name="alice")
+        AppUser.objects.filter(pk=alice.pk).update(central_id=41)
+    response = editor.delete(f"/api/v1/app-users/{alice.pk}/")
+
+    assert response.status_code == 204
+    with tenant(org_a):
+        revocation = AppUserRevocation.objects.get()
+        assert (revocation.app_user_name, revocation.central_id) == ("alice", 41)
+        assert revocation.status == "pending" and revocation.requested_by_label
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT args FROM procrastinate_jobs WHERE task_name = 'publishing.revoke_app_user'"
+            )
+            (args,) = [row[0] for row in cursor.fetchall()]
+    args = json.loads(args) if isinstance(args, str) else args
+    assert args == {"schema_name": "org_acme", "revocation_id": revocation.pk}
+
+
+def test_the_api_docs_say_what_deleting_an_app_user_does(editor):
+    schema = editor.get("/api/schema/?format=json").json()
+    delete = schema["paths"]["/api/v1/app-users/{id}/"]["delete"]
+    assert "in Central" in delete["summary"]
+    assert "publishing.app_user.central_revoked" in delete["description"]
+
+
 def test_collect_settings_and_qr_code(org_a, workspace, editor, client_for):
     from tenants.publishing import credentials
     from tenants.publishing.models import AppUser
@@ -90,7 +122,10 @@ def test_collect_settings_and_qr_code(org_a, workspace, editor, client_for):
     settings_json = editor.get(url + "collect-settings/")
     assert settings_json.status_code == 200
     server_url = settings_json.json()["general"]["server_url"]
-    assert server_url == f"{workspace.server.base_url}/v1/key/tok-123/projects/{workspace.central_project_id}"
+    assert (
+        server_url
+        == f"{workspace.server.base_url}/v1/key/tok-123/projects/{workspace.central_project_id}"
+    )
     qr = editor.get(url + "qr-code/")
     assert qr.status_code == 200 and qr["Content-Type"] == "image/png"
     assert b"".join(qr.streaming_content).startswith(b"\x89PNG")

@@ -9,7 +9,7 @@ import openpyxl
 from django.db import connection
 
 from tenants.publishing import credentials
-from tenants.publishing.models import AppUser, AppUserVariableValue
+from tenants.publishing.models import AppUser, AppUserRevocation, AppUserVariableValue
 from tenants.publishing.services.app_users import app_user_qr_refresh
 from tenants.secretstore.services.secrets import secret_put
 
@@ -105,9 +105,31 @@ def test_deleting_an_app_user_asks_first(workspace, org_a, as_role):
     deleted = client.post(f"/app-users/{pk}/delete/", {"confirm": "yes"})
 
     assert "Delete the app user chloe?" in asked.content.decode()
+    assert "deleted in Central in the background" in asked.content.decode()
     assert deleted.status_code == 302
     _in_a(org_a)
     assert not AppUser.objects.filter(pk=pk).exists()
+
+
+def test_deleting_an_app_user_in_central_shows_its_revocation(workspace, org_a, as_role):
+    _in_a(org_a)
+    pk = workspace.app_users[2].pk
+    AppUser.objects.filter(pk=pk).update(central_id=77)
+    connection.set_schema_to_public()
+    client = as_role("editor")
+
+    done = client.post(f"/app-users/{pk}/delete/", {"confirm": "yes"}, follow=True).content
+    _in_a(org_a)
+    AppUserRevocation.objects.update(status="failed", error="Central said no (403.1).")
+    connection.set_schema_to_public()
+    failed = client.get("/app-users/").content.decode()
+
+    assert "access in Central is being revoked in the background" in done.decode()
+    assert "revoking its access in Central" in done.decode()
+    assert "could not be revoked — Central said no (403.1)." in failed
+    assert (
+        "Deleted app users in Central" not in as_role("viewer").get("/app-users/").content.decode()
+    )
 
 
 def _csv(rows) -> io.BytesIO:

@@ -47,6 +47,10 @@ def field(central):
     return {"client": client, "pid": pid, "alice": alice, "bob": bob}
 
 
+def get(url: str, **kwargs) -> requests.Response:
+    return requests.get(url, timeout=5, **kwargs)
+
+
 def key_url(central, user: dict, pid: int) -> str:
     return f"{central.base_url}/v1/key/{user['token']}/projects/{pid}"
 
@@ -112,12 +116,12 @@ def test_openrosa_endpoints_require_their_header_and_answer_errors_in_xml(centra
 def test_keys_are_checked_like_centrals(central, field):
     pid = field["pid"]
     base = f"{central.base_url}/v1/key"
-    malformed = requests.get(f"{base}/not-a-token/projects/{pid}/formList", headers=OPENROSA)
-    unknown = requests.get(f"{base}/{'A' * 64}/projects/{pid}/formList", headers=OPENROSA)
+    malformed = get(f"{base}/not-a-token/projects/{pid}/formList", headers=OPENROSA)
+    unknown = get(f"{base}/{'A' * 64}/projects/{pid}/formList", headers=OPENROSA)
     assert malformed.status_code == 401 and unknown.status_code == 403
     # Someone else's form: 403 for the manifest, the form and its files.
     alice = key_url(central, field["alice"], pid)
-    assert requests.get(f"{alice}/forms/household_bob/manifest", headers=OPENROSA).status_code == 403
+    assert get(f"{alice}/forms/household_bob/manifest", headers=OPENROSA).status_code == 403
     other = requests.get(f"{alice}/forms/household_bob.xml", timeout=5)
     assert other.status_code == 403 and other.json()["code"] == 403.1
     # An assigned form that was never published is not served either.
@@ -148,5 +152,7 @@ def test_deleting_an_app_user_answers_200_and_its_key_stops_working(central, fie
     assert central.assignments(pid, "household_alice") == []
     with pytest.raises(CentralNotFound):  # deleting again: already gone
         client.delete_app_user(pid, alice["id"])
+    other = client.create_project("Other")["id"]
     with pytest.raises(CentralNotFound):  # only the project's own app users
-        client.delete_app_user(pid + 1, field["bob"]["id"])
+        client.delete_app_user(other, field["bob"]["id"])
+    assert [u["displayName"] for u in client.list_app_users(pid)] == ["bob"]

@@ -124,7 +124,9 @@ class OpenRosaRoutes:
             definition = form.current
             assert definition is not None
             url = f"{base}/projects/{pid}/forms/{quote(form.xml_form_id, safe='')}"
-            manifest = f"<manifestUrl>{url}/manifest</manifestUrl>" if definition.attachments else ""
+            manifest = (
+                f"<manifestUrl>{url}/manifest</manifestUrl>" if definition.attachments else ""
+            )
             items.append(
                 "<xform>"
                 f"<formID>{escape(form.xml_form_id)}</formID>"
@@ -165,7 +167,9 @@ class OpenRosaRoutes:
     def key_form_xml(self, actor: dict[str, Any], base: str, pid: str, fid: str) -> tuple[int, Any]:
         form = self._key_form(actor, pid, fid)
         assert form.current is not None
-        return 200, Raw(form.current.xml.encode(), {"Content-Type": "application/xml; charset=utf-8"})
+        return 200, Raw(
+            form.current.xml.encode(), {"Content-Type": "application/xml; charset=utf-8"}
+        )
 
     def key_attachment(
         self, actor: dict[str, Any], base: str, pid: str, fid: str, name: str
