@@ -34,7 +34,8 @@ from tenants.publishing.models import (
     PublishRunItem,
     RunStatus,
 )
-from tenants.publishing.services.publish import publish_retry, publish_start, run_summary
+from tenants.publishing.selectors import run_item_counts, runs_with_item_counts
+from tenants.publishing.services.publish import publish_retry, publish_start
 
 
 class RunItemSerializer(serializers.ModelSerializer):
@@ -87,7 +88,7 @@ class RunSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RunSummarySerializer)
     def get_summary(self, run: PublishRun) -> dict:
-        return run_summary(run)
+        return run_item_counts(run)
 
 
 class RunDetailSerializer(RunSerializer):
@@ -144,6 +145,8 @@ class PublishRunViewSet(RetrieveMixin, ListMixin, TenantViewSet):
     ordering = ["-created_at"]
 
     def get_queryset(self):
+        if self.action == "list":  # the summary of every run in one grouped query
+            return runs_with_item_counts(PublishRun.objects.all())
         return PublishRun.objects.all()
 
     def get_serializer_class(self):
