@@ -115,14 +115,21 @@ def app_user_delete(app_user: AppUser, *, actor: Any) -> AppUserRevocation | Non
 
 
 def _forget_app_user(app_user_id: int, qr_code: str, *, actor: Any) -> None:
-    """Remove the deleted app user's token, admin password and QR code (they hold its key)."""
-    for name in (
-        credentials.app_user_token(app_user_id),
-        credentials.app_user_admin_password(app_user_id),
-    ):
-        secret_delete(name, actor=actor)
-    if qr_code and default_storage.exists(qr_code):
-        default_storage.delete(qr_code)
+    """Remove the deleted app user's token, admin password and QR code (they hold its key).
+
+    Runs after the deletion committed: a failure here leaves an unused secret or
+    file behind (logged), never a half-deleted app user or an error page.
+    """
+    try:
+        for name in (
+            credentials.app_user_token(app_user_id),
+            credentials.app_user_admin_password(app_user_id),
+        ):
+            secret_delete(name, actor=actor)
+        if qr_code and default_storage.exists(qr_code):
+            default_storage.delete(qr_code)
+    except Exception as exc:  # noqa: BLE001 - cleanup after commit must not fail the request
+        log.warning("app_user.cleanup_failed", app_user=app_user_id, error=str(exc))
 
 
 def _schema() -> str:
