@@ -145,3 +145,28 @@ def test_the_migration_does_nothing_outside_organizations(schema, db):
     with connection.schema_editor() as editor:
         migration.queue_qr_refresh(django_apps, editor)
     assert _queued_refreshes() == []
+
+
+def test_migrating_a_schema_that_has_qr_codes_queues_their_refresh(db):
+    """The real deploy path: a schema one migration behind, brought current."""
+    from django.db.migrations.executor import MigrationExecutor
+    from django_tenants.utils import schema_context
+
+    from control_plane.organizations.services import schemas
+    from tenants.publishing.models import CentralServer, Project
+
+    schema = "org_qr_behind"
+    schemas.schema_create(schema)
+    assert schemas.migrate_schemas([schema], processes=1).ok
+    with schema_context(schema):
+        MigrationExecutor(connection).migrate([("publishing", "0001_initial")])
+        server = CentralServer.objects.create(name="S", base_url="https://c.example.org")
+        project = Project.objects.create(name="P", server=server, central_project_id=4)
+        AppUser.objects.create(project=project, name="alice", central_id=9, qr_code="old.png")
+        AppUser.objects.create(project=project, name="bob")
+    assert schemas.schemas_pending_migration([schema]) == [schema]
+
+    report = schemas.migrate_schemas([schema], processes=1)
+
+    assert report.migrated == [schema], report.failed
+    assert _queued_refreshes() == [{"schema_name": schema, "project_id": project.pk}]
