@@ -240,7 +240,7 @@ def app_user_delete_view(request, pk: int):
             "background.",
         )
     else:
-        messages.success(request, f"App user {app_user.name} deleted (it was not in Central).")
+        messages.success(request, f"App user {app_user.name} deleted.")
     return redirect("/app-users/")
 
 

@@ -86,7 +86,12 @@ def app_user_delete(app_user: AppUser, *, actor: Any) -> AppUserRevocation | Non
 
     with transaction.atomic():
         # Locked: a sync job about to store a new Central id waits, then finds no row.
-        app_user = AppUser.objects.select_for_update().select_related("project").get(pk=app_user.pk)
+        locked = (
+            AppUser.objects.select_for_update().select_related("project").filter(pk=app_user.pk)
+        )
+        app_user = locked.first()
+        if app_user is None:
+            return None  # deleted by someone else meanwhile: their deletion revokes it
         label, pk, project, qr_code = app_user.name, app_user.pk, app_user.project, app_user.qr_code
         revocation = None
         if app_user.central_id is not None:
