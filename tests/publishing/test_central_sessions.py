@@ -75,6 +75,17 @@ def test_publish_runs_and_jobs_of_one_process_log_in_once(tx_project, central):
     assert sum(1 for r in central.requests if r.method == "POST" and r.path.endswith("/forms")) == 2
 
 
+def test_closing_a_client_keeps_the_shared_session_for_the_next_job(central, in_org_a):
+    server = _save(central)
+    with central_client_for(server) as client:
+        client.list_projects()
+        token = client._http._token
+    logins = central.logins
+    assert central.live_sessions() == [token]
+    central_client_for(server).list_projects()
+    assert central.logins == logins
+
+
 def test_two_organizations_on_one_central_never_share_a_token(central, in_org_a, org_b):
     """Even with the very same Central account, each organization has its own session."""
     server_a = _save(central)
