@@ -292,6 +292,11 @@ CENTRAL_ALLOWED_INTERNAL_HOSTS = env.list("CENTRAL_ALLOWED_INTERNAL_HOSTS", defa
 CENTRAL_ALLOW_HTTP = env.bool("CENTRAL_ALLOW_HTTP", default=False)
 CENTRAL_TIMEOUT = env.float("CENTRAL_TIMEOUT", default=10.0)
 CENTRAL_MAX_CONCURRENCY = env.int("CENTRAL_MAX_CONCURRENCY", default=8)
+# One Central session per organization, server and account is kept per process and
+# shared by its jobs: renewed this long before it expires, logged out after this long
+# unused (and at exit, on credential change and on server delete).
+CENTRAL_SESSION_REFRESH_SECONDS = env.float("CENTRAL_SESSION_REFRESH_SECONDS", default=600.0)
+CENTRAL_SESSION_IDLE_SECONDS = env.float("CENTRAL_SESSION_IDLE_SECONDS", default=900.0)
 PUBLISH_POOL_SIZE = env.int("PUBLISH_POOL_SIZE", default=8)
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")

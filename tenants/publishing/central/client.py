@@ -3,7 +3,9 @@
 Why not pyodk's ``Client``: it keeps the session token in one cache file shared
 by every user of the machine, so two organizations pointing at the same Central
 with different accounts could end up sharing a token. This client is built per
-tenant from that tenant's credentials and keeps its token on the instance only.
+tenant from that tenant's credentials and keeps its token in memory: on its own,
+or in a session slot the process shares between the jobs of one organization,
+server and account (``sessions.py``).
 
 Semantics worth knowing (from Central's API):
 
@@ -26,6 +28,7 @@ from urllib.parse import quote
 import requests
 
 from tenants.publishing.central.errors import CentralConflict, CentralError, CentralNotFound
+from tenants.publishing.central.sessions import SessionSlot
 from tenants.publishing.central.transport import Transport
 
 JSON = dict[str, Any]
@@ -55,6 +58,7 @@ class CentralClient:
         retries: int = 3,
         backoff: float = 0.5,
         session: requests.Session | None = None,
+        session_slot: SessionSlot | None = None,
     ) -> None:
         """
         Args:
@@ -66,6 +70,9 @@ class CentralClient:
             retries: extra attempts for idempotent calls on network errors, 429 and 5xx.
             backoff: first retry delay in seconds; doubles each time, plus jitter.
             session: a ``requests.Session`` to use (tests); by default one of our own.
+            session_slot: where the Central session lives; shared slots (from
+                ``sessions.session_registry()``) outlive the client. By default the
+                client has its own, ended by :meth:`close`.
         """
         self._http = Transport(
             base_url,
@@ -76,6 +83,7 @@ class CentralClient:
             retries=retries,
             backoff=backoff,
             session=session,
+            session_slot=session_slot,
         )
         self._app_user_role_id: int | None = None
 
@@ -91,7 +99,7 @@ class CentralClient:
         return f"CentralClient(base_url={self.base_url!r}, username={self.username!r})"
 
     def close(self) -> None:
-        """Sign out (best effort) and release connections."""
+        """Release connections; sign out (best effort) unless the session is shared."""
         self._http.close()
 
     def __enter__(self) -> CentralClient:

@@ -3,9 +3,10 @@
 Kept apart from the endpoint methods so that the rules that matter for safety
 live in one place:
 
-* The session token lives on this object only (no files, no module caches), so
-  two organizations using the same Central URL with different accounts never
-  share one. It is obtained lazily, and renewed once when Central answers 401.
+* The session token lives in a :class:`~tenants.publishing.central.sessions.SessionSlot`:
+  this object's own, or one the process shares between the clients of one
+  organization, server and account (``sessions.py``; never a file). It is
+  obtained lazily, renewed before it expires and once when Central answers 401.
 * Every exchange has a timeout. Idempotent calls (GET, PUT, DELETE, and POSTs the
   caller marks safe) are retried with exponential backoff and jitter on network
   errors, 429 and 5xx. Other POSTs are never retried blindly, except on 429,
@@ -13,12 +14,15 @@ live in one place:
 * A bounded semaphore caps the requests in flight from this client, i.e. per
   server per tenant, because the publish job shares one client across threads.
 * Neither the password nor the token reaches a log line, an exception or a repr.
+* An unreachable server is named with what we were doing: "Could not reach
+  central.example.org while uploading attachment ...: connection refused".
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
+import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -38,9 +42,11 @@ from tenants.publishing.central.errors import (
     CentralUnavailable,
     CentralValidationError,
 )
+from tenants.publishing.central.sessions import SessionSlot, parse_expiry
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 SESSIONS_PATH = "/v1/sessions"
+LOGOUT_TIMEOUT = 5.0
 
 
 class Transport:
@@ -58,6 +64,7 @@ class Transport:
         backoff: float,
         max_retry_after: float = 60.0,
         session: requests.Session | None = None,
+        session_slot: SessionSlot | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -71,38 +78,42 @@ class Transport:
         self._owns_session = session is None
         self._session = session or _new_session(max_concurrency)
         self._slots = threading.BoundedSemaphore(max_concurrency)
-        self._auth_lock = threading.Lock()
-        self._token: str | None = None
+        self._owns_slot = session_slot is None
+        self._slot = session_slot or SessionSlot()
         self._log = structlog.get_logger(__name__).bind(central=urlsplit(self.base_url).netloc)
 
     # --- authentication ---------------------------------------------------------
 
+    @property
+    def _token(self) -> str | None:
+        return self._slot.current
+
     def login(self, *, operation: str = "sign in", timeout: float | None = None) -> None:
         """Open a fresh session now (used to check credentials), without retries."""
-        with self._auth_lock:
-            self._token = self._create_session(
-                f"{operation} as {self.username}", timeout=timeout, attempts=1
-            )
+        fresh = self._create_session(f"{operation} as {self.username}", timeout=timeout, attempts=1)
+        old = self._slot.take()
+        self._slot.set(*fresh)
+        if old is not None:
+            self._end_session(old)
 
     def _ensure_token(self, operation: str) -> str:
-        with self._auth_lock:
-            if self._token is None:
-                self._token = self._create_session(f"sign in as {self.username} to {operation}")
-            return self._token
+        token, retired = self._slot.token(
+            lambda: self._create_session(f"sign in as {self.username} to {operation}")
+        )
+        if retired is not None:  # renewed before it expired: end the old one
+            self._end_session(retired)
+        return token
 
     def _renew_token(self, stale: str, operation: str) -> str:
         """Replace a token Central rejected; threads that hit the same 401 share one login."""
-        with self._auth_lock:
-            if self._token is None or self._token == stale:
-                self._token = None
-                self._token = self._create_session(
-                    f"sign in again as {self.username} to {operation}"
-                )
-            return self._token
+        return self._slot.renew(
+            stale, lambda: self._create_session(f"sign in again as {self.username} to {operation}")
+        )
 
     def _create_session(
         self, operation: str, *, timeout: float | None = None, attempts: int | None = None
-    ) -> str:
+    ) -> tuple[str, float | None]:
+        """Log in; the token and the session's lifetime in seconds (None if not given)."""
         # Retrying a login is safe: an extra session is harmless and expires by itself.
         response, tries = self._send(
             "POST",
@@ -130,27 +141,38 @@ class Transport:
                 operation=operation,
                 status=response.status_code,
             )
-        return token["token"]
+        created, expires = (
+            parse_expiry(token.get("createdAt")),
+            parse_expiry(token.get("expiresAt")),
+        )
+        lifetime = (expires - created).total_seconds() if created and expires else None
+        return token["token"], lifetime
 
     def logout(self) -> None:
         """End the session on Central (best effort) and forget the token."""
-        with self._auth_lock:
-            token, self._token = self._token, None
-        if token is None:
-            return
+        token = self._slot.take()
+        if token is not None:
+            self._end_session(token)
+
+    def _end_session(self, token: str) -> bool:
+        """``DELETE /v1/sessions/current`` with ``token`` (in the header, not the URL)."""
         try:
-            self._send(
+            response, _ = self._send(
                 "DELETE",
                 f"{SESSIONS_PATH}/current",
                 operation="sign out",
                 retryable=False,
                 token=token,
+                timeout=min(self.timeout, LOGOUT_TIMEOUT),
             )
         except CentralError:
-            pass  # the session expires by itself; nothing to do about it here
+            return False  # the session expires by itself; nothing to do about it here
+        return response.status_code < 400
 
     def close(self) -> None:
-        self.logout()
+        """Release connections; a session of our own is ended, a shared one stays."""
+        if self._owns_slot:
+            self.logout()
         if self._owns_session:
             self._session.close()
 
@@ -228,14 +250,11 @@ class Transport:
                 if attempt < total and retryable:
                     time.sleep(self._delay(attempt, None))
                     continue
-                raise CentralUnavailable(
-                    self._redact(
-                        f"Could not {operation}: Central at {self.base_url} {reason} "
-                        f"({_attempts(attempt)})"
-                    ),
-                    operation=operation,
-                    message=reason,
-                ) from None
+                text = _unreachable(
+                    self.base_url, operation, exc, reason=reason, timeout=limit, attempts=attempt
+                )
+                text = self._redact(text)
+                raise CentralUnavailable(text, operation=operation, message=text) from None
             elapsed = round((time.monotonic() - started) * 1000)
             status = response.status_code
             self._log.info(
@@ -371,12 +390,82 @@ def _attempts(count: int) -> str:
     return "1 attempt" if count == 1 else f"{count} attempts"
 
 
+def end_session(base_url: str, token: str, *, timeout: float = LOGOUT_TIMEOUT) -> bool:
+    """Log out one session of ``base_url`` (best effort); True if Central ended it."""
+    transport = Transport(
+        base_url, "", "", timeout=timeout, max_concurrency=1, retries=0, backoff=0.0
+    )
+    try:
+        return transport._end_session(token)
+    finally:
+        transport._session.close()
+
+
 def _describe_network_error(exc: requests.RequestException, timeout: float) -> str:
+    """What went wrong, in words: "connection refused", "no answer within 10 s"..."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no connection within {timeout:g} s"
     if isinstance(exc, requests.Timeout):
-        return f"did not answer within {timeout:g} s"
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed (certificate or protocol)"
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+        if isinstance(cause, TimeoutError | socket.timeout):
+            return f"no connection within {timeout:g} s"
     if isinstance(exc, requests.ConnectionError):
-        return "could not be reached (connection failed)"
-    return f"could not be reached ({type(exc).__name__})"
+        return "connection failed"
+    return f"request failed ({type(exc).__name__})"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (``__cause__``, ``__context__``, urllib3's ``reason``)."""
+    seen: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending and len(seen) < 20:
+        item = pending.pop(0)
+        if not isinstance(item, BaseException) or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        pending += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return seen
+
+
+_GERUNDS = {"get": "getting", "set": "setting", "sign": "signing", "put": "putting"}
+
+
+def _doing(operation: str) -> str:
+    """ "upload attachment 'a' to form 'f'" → "uploading attachment 'a' to form 'f'"."""
+    verb, _, rest = operation.partition(" ")
+    if verb in _GERUNDS:
+        verb = _GERUNDS[verb]
+    elif verb.endswith("e") and not verb.endswith("ee"):
+        verb = verb[:-1] + "ing"
+    else:
+        verb += "ing"
+    return f"{verb} {rest}".strip()
+
+
+def _unreachable(
+    base_url: str,
+    operation: str,
+    exc: requests.RequestException,
+    *,
+    reason: str,
+    timeout: float,
+    attempts: int,
+) -> str:
+    """A network failure naming the server and what we were doing."""
+    host = urlsplit(base_url).netloc or base_url
+    tries = _attempts(attempts)
+    if isinstance(exc, requests.ReadTimeout):  # reached, but no answer in time
+        return f"{host} did not answer within {timeout:g} s while {_doing(operation)} ({tries})"
+    return f"Could not reach {host} while {_doing(operation)}: {reason} ({tries})"
 
 
 def _parse_retry_after(value: str | None) -> float | None:

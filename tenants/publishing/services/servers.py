@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from control_plane.errors import ServiceError
@@ -15,6 +16,7 @@ from tenants.publishing.central import CentralClient
 from tenants.publishing.central.errors import CentralAuthError, CentralError
 from tenants.publishing.models import CentralServer
 from tenants.publishing.network import check_server_url
+from tenants.publishing.services.clients import central_sessions_end
 from tenants.secretstore.services.secrets import secret_delete, secret_put
 from tenants.secretstore.store import secret_store
 
@@ -32,6 +34,7 @@ def mask_username(username: str) -> str:
 
 
 def _probe(base_url: str, username: str, password: str) -> None:
+    """Log in once to check the credentials, then log out: a probe leaves no session behind."""
     client = CentralClient(base_url, username, password, timeout=LOGIN_PROBE_TIMEOUT, retries=0)
     try:
         client.probe_login()
@@ -42,11 +45,15 @@ def _probe(base_url: str, username: str, password: str) -> None:
             field="password",
         ) from exc
     except CentralError as exc:
+        # A network failure's message already names the server and the sign-in.
+        detail = exc.message if exc.status is None else f"Central answered: {exc.message}"
         raise CentralServerInvalid(
-            f"Central could not be reached at this address: {exc.message}",
+            f"Central could not be reached at this address. {detail}",
             code="central_unreachable",
             field="base_url",
         ) from exc
+    finally:
+        client.close()
 
 
 def central_server_save(
@@ -80,6 +87,7 @@ def central_server_save(
     if clash.exists():
         raise ValidationError({"base_url": "This server is already registered."})
     _probe(url, username, password)
+    previous_url = server.base_url if server is not None else None
     with transaction.atomic():
         created = server is None
         server = server or CentralServer()
@@ -95,7 +103,23 @@ def central_server_save(
             target=server,
             data={"base_url": url},
         )
+        if previous_url is not None:
+            transaction.on_commit(
+                partial(
+                    _end_old_sessions,
+                    connection.schema_name,
+                    previous_url,
+                    url,
+                    (username, password),
+                )
+            )
     return server
+
+
+def _end_old_sessions(schema: str, previous_url: str, url: str, saved: tuple[str, str]) -> None:
+    """After an edit, log out cached sessions made with old credentials or the old address."""
+    keep = saved if previous_url == url else None
+    central_sessions_end(previous_url, schema=schema, keep_credentials=keep)
 
 
 def central_server_delete(server: CentralServer, *, actor: Any) -> None:
@@ -103,6 +127,9 @@ def central_server_delete(server: CentralServer, *, actor: Any) -> None:
         raise ServiceError("Remove this server's projects first.", code="server_in_use")
     with transaction.atomic():
         server_id, label = server.pk, str(server)
+        transaction.on_commit(
+            partial(central_sessions_end, server.base_url, schema=connection.schema_name)
+        )
         server.delete()
         secret_delete(credentials.central_username(server_id), actor=actor)
         secret_delete(credentials.central_password(server_id), actor=actor)

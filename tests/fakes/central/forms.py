@@ -1,19 +1,22 @@
 """Form routes of the fake Central: forms, drafts, publishing, attachments, assignments.
 
-Follows Central's rules: a new form starts as a draft; a new draft must keep the
-form id (400.8); publishing a version the form already had answers 409.6; only
-attachments the definition declares can be uploaded (else 404.1); a grant that
-exists answers 409.3 and a missing one 404.1 on revoke.
+Follows Central's rules: a new form starts as a draft and needs a ``meta`` group
+(400.27); a new draft must keep the form id (400.8); publishing a version the
+form already had answers 409.6 and changes nothing (the draft keeps its version,
+as Central's transaction rolls back); only attachments the definition declares
+can be uploaded (else 404.1); a grant that exists answers 409.3 and a missing one
+404.1 on revoke. Forms declaring entities create and publish datasets
+(``datasets.py``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes.central import problems
+from tests.fakes.central.datasets import DatasetRoutes
 from tests.fakes.central.models import (
     ROLES,
     Account,
@@ -21,13 +24,18 @@ from tests.fakes.central.models import (
     Definition,
     FormRecord,
     Request,
+    central_token,
+    enketo_id,
+    json_body,
     now,
 )
 from tests.fakes.central.problems import Problem
 from tests.fakes.central.xforms import ParsedForm, intake, parse_xform
 
+__all__ = ["FormRoutes", "json_body"]
 
-class FormRoutes:
+
+class FormRoutes(DatasetRoutes):
     """Mixed into :class:`CentralState`, which provides the state and ``_project``."""
 
     accounts: dict[str, Account]
@@ -59,6 +67,11 @@ class FormRoutes:
             raise problems.not_found()
         return 200, _form_json(form, form.draft)
 
+    def _new_definition(self, parsed: ParsedForm, previous: Definition | None) -> Definition:
+        definition = _definition(parsed, previous)
+        definition.id = self.next_id("def")
+        return definition
+
     def _intake(self, req: Request) -> ParsedForm:
         content_type = req.headers.get("content-type", "").split(";")[0].strip()
         fallback = req.headers.get("x-xlsform-formid-fallback")
@@ -75,11 +88,22 @@ class FormRoutes:
     def create_form(self, req: Request, pid: str) -> tuple[int, Any]:
         self._project(req, pid)
         parsed = self._intake(req)
+        if not parsed.has_meta:
+            raise problems.missing_meta()
         key = (int(pid), parsed.xml_form_id)
         if key in self.forms:
-            raise problems.already_exists("projectId,xmlFormId", f"{pid},{parsed.xml_form_id}")
+            raise problems.already_exists(
+                ["projectId", "xmlFormId"], [str(pid), parsed.xml_form_id], "forms"
+            )
+        merges = self.datasets_check(int(pid), parsed.entities)
         form = FormRecord(project_id=int(pid), xml_form_id=parsed.xml_form_id, created_at=now())
-        form.draft = _definition(parsed, previous=None)
+        draft = self._new_definition(parsed, previous=None)
+        self.link_published_datasets(int(pid), draft)
+        if req.query.get("publish") == "true":
+            form.draft = draft
+            self._publish_check(form, draft.version)
+        self.datasets_merge(int(pid), draft, merges)
+        form.draft = draft
         self.forms[key] = form
         if req.query.get("publish") == "true":
             self._publish(form, None)
@@ -88,38 +112,52 @@ class FormRoutes:
     def create_draft(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
         form = self._form(req, pid, fid)
         if not req.body:
-            if form.current is None:
-                raise problems.missing("xml")
+            if form.current is None:  # nothing published to copy from
+                raise problems.not_found()
             parsed = parse_xform(form.current.xml)
         else:
             parsed = self._intake(req)
         if parsed.xml_form_id != form.xml_form_id:
-            raise Problem(
-                400.8,
-                f"Unexpected xmlFormId value {parsed.xml_form_id}; does not match the form "
-                "you are updating",
+            raise problems.unexpected_value(
+                "xmlFormId", parsed.xml_form_id, "does not match the form you are updating"
             )
-        form.draft = _definition(parsed, previous=form.draft or form.current)
+        merges = self.datasets_check(form.project_id, parsed.entities)
+        draft = self._new_definition(parsed, previous=form.draft or form.current)
+        self.datasets_merge(form.project_id, draft, merges)
+        form.draft = draft
         return 200, {"success": True}
 
     def publish(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
         form = self._form(req, pid, fid)
         if form.draft is None:
             raise problems.not_found()
-        self._publish(form, req.query.get("version"))
+        version = req.query.get("version") or None  # Central ignores a blank ?version=
+        self._publish_check(form, version)
+        self._publish(form, version)
         return 200, {"success": True}
+
+    def _publish_check(self, form: FormRecord, version: str | None) -> None:
+        """Everything that can refuse a publish, checked before anything changes."""
+        assert form.draft is not None
+        target = form.draft.version if version is None else version
+        if any(d.version == target for d in form.published):
+            raise problems.version_conflict(form.xml_form_id, target)
+        self.datasets_publish_check(form.project_id, form.draft)
 
     def _publish(self, form: FormRecord, version: str | None) -> None:
         draft = form.draft
         assert draft is not None
-        if version is not None:
+        if version is not None:  # Central writes a new def with the version set in the XML
             draft.xml = _set_version(draft.xml, version)
             draft.version = version
-        if any(d.version == draft.version for d in form.published):
-            raise problems.version_conflict(form.xml_form_id, draft.version)
         draft.published_at = now()
+        draft.draft_token = draft.enketo_id = None
+        if form.enketo_id is None:
+            self.next_id("actor")  # Central makes a single-use actor to push the form to Enketo
+            form.enketo_id, form.enketo_once_id = enketo_id(), central_token()
         form.current, form.draft = draft, None
         form.published.append(draft)
+        self.datasets_publish(form.project_id, draft, draft.published_at)
 
     def list_versions(self, req: Request, pid: str, fid: str) -> tuple[int, Any]:
         form = self._form(req, pid, fid)
@@ -172,7 +210,11 @@ class FormRoutes:
         form, role_id = self._form(req, pid, fid), self._role(role)
         self._actor(int(actor))
         if (role_id, int(actor)) in form.assignments:
-            raise problems.already_exists("actorId,roleId", f"{actor},{role_id}")
+            raise problems.already_exists(
+                ["actorId", "roleId", "acteeId"],
+                [actor, str(role_id), form.actee_id],
+                "assignments",
+            )
         form.assignments.add((role_id, int(actor)))
         return 200, {"success": True}
 
@@ -185,30 +227,33 @@ class FormRoutes:
         return 200, {"success": True}
 
 
-def json_body(req: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(req.body or b"{}")
-    except ValueError as exc:
-        raise Problem(
-            400.1, f"Could not parse the given data ({len(req.body)} chars) as json."
-        ) from exc
-    return body if isinstance(body, dict) else {}
-
-
 def unquote_or_none(value: str | None) -> str | None:
     return unquote(value) if value else None
 
 
 def _definition(parsed: ParsedForm, previous: Definition | None) -> Definition:
-    """A new definition; like Central, carry forward uploaded files whose name and type match."""
+    """A new definition; like Central, carry forward files (or dataset links) whose name
+    and type match."""
     attachments: dict[str, Attachment] = {}
     for name, kind in parsed.attachments.items():
         old = previous.attachments.get(name) if previous else None
-        if old is not None and old.type == kind and old.data is not None:
-            attachments[name] = Attachment(kind, old.data, old.content_type, old.updated_at)
+        if old is not None and old.type == kind:
+            attachments[name] = Attachment(
+                kind, old.data, old.content_type, old.updated_at, old.dataset
+            )
         else:
             attachments[name] = Attachment(kind)
-    return Definition(parsed.xml, parsed.version, parsed.name, parsed.hash, attachments)
+    return Definition(
+        parsed.xml,
+        parsed.version,
+        parsed.name,
+        parsed.hash,
+        attachments,
+        sha=parsed.sha,
+        sha256=parsed.sha256,
+        draft_token=central_token(),
+        enketo_id=enketo_id(),
+    )
 
 
 def _set_version(xml: str, version: str) -> str:
@@ -223,21 +268,30 @@ def _set_version(xml: str, version: str) -> str:
 
 
 def _form_json(form: FormRecord, definition: Definition | None = None) -> dict[str, Any]:
+    """Central's Form with its def: ``enketoId`` is the draft's for a draft, the form's for
+    the published definition, null for older versions; ``enketoOnceId`` only for the latter."""
     definition = definition or form.current or form.draft
     assert definition is not None
-    data = {
+    is_current = definition is form.current
+    if definition is form.draft:
+        enketo = definition.enketo_id
+    else:
+        enketo = form.enketo_id if is_current else None
+    return {
         "projectId": form.project_id,
         "xmlFormId": form.xml_form_id,
-        "name": definition.name,
+        "state": "open",
+        "enketoId": enketo,
+        "enketoOnceId": form.enketo_once_id if is_current else None,
+        "createdAt": form.created_at,
+        "updatedAt": form.updated_at,
+        "webformsEnabled": False,
+        "keyId": None,
         "version": definition.version,
         "hash": definition.hash,
-        "keyId": None,
-        "enketoId": None,
-        "state": "open",
+        "sha": definition.sha,
+        "sha256": definition.sha256,
+        "draftToken": definition.draft_token,
         "publishedAt": definition.published_at,
-        "createdAt": form.created_at,
-        "updatedAt": None,
+        "name": definition.name,
     }
-    if definition is form.draft:
-        data["draftToken"] = "draft-" + form.xml_form_id
-    return data

@@ -13,10 +13,8 @@ app user is assigned to, ordered by name; the manifest only files with content.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
-import secrets
 from typing import Any
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
@@ -184,12 +182,6 @@ class OpenRosaRoutes:
             "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}",
         }
         return 200, Raw(attachment.data, headers)
-
-
-def central_token() -> str:
-    """A session or app-user token as Central makes them: 48 random bytes, base64, / → ! and + → $."""
-    raw = base64.b64encode(secrets.token_bytes(48)).decode()
-    return raw.replace("/", "!").replace("+", "$")
 
 
 def _domain(req: Request) -> str:

@@ -1,4 +1,10 @@
-"""Central's error answers: ``{"code": 404.1, "message": ...}`` with HTTP status = floor(code)."""
+"""Central's error answers: ``{"message", "code", "details"}`` with HTTP status = floor(code).
+
+Messages and ``details`` follow central-backend's ``lib/util/problem.js``: Central
+serializes the details it built the message from, and leaves ``details`` out
+when there are none (``notFound``, ``authenticationFailed``, ...). Values that
+JavaScript would join (arrays in a template string) are joined with ``,``.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +26,70 @@ class Problem(Exception):
         return math.floor(self.code)
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.details is not None:
             body["details"] = self.details
         return body
+
+
+def _js(value: Any) -> str:
+    """How a JavaScript template string prints a value (arrays joined by commas)."""
+    if isinstance(value, list | tuple):
+        return ",".join(_js(v) for v in value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _inspect(value: Any) -> str:
+    """Node's ``util.inspect`` for the scalars Central prints in 400.3."""
+    if value is None:
+        return "undefined"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "\\'") + "'"
+    return _js(value)
+
+
+def unparseable(data_format: str, raw_length: int) -> Problem:
+    return Problem(
+        400.1,
+        f"Could not parse the given data ({raw_length} chars) as {data_format}.",
+        {"format": data_format, "rawLength": raw_length},
+    )
+
+
+def missing(field: str) -> Problem:
+    return Problem(400.2, f"Required parameter {field} missing.", {"field": field})
+
+
+def missing_parameters(expected: list[str], got: dict[str, Any]) -> Problem:
+    pairs = ", ".join(f"{key}: {_inspect(value)}" for key, value in got.items())
+    return Problem(
+        400.3,
+        f"Required parameters missing. Expected ({', '.join(expected)}), got ({pairs}).",
+        # JSON drops undefined values, as Central's serializer does.
+        {"expected": expected, "got": {k: v for k, v in got.items() if v is not None}},
+    )
+
+
+def unexpected_value(field: str, value: Any, reason: str) -> Problem:
+    return Problem(
+        400.8,
+        f"Unexpected {field} value {_js(value)}; {reason}",
+        {"field": field, "value": value, "reason": reason},
+    )
+
+
+def invalid_entity_form(reason: str) -> Problem:
+    return Problem(
+        400.25, f"The entity definition within the form is invalid. {reason}", {"reason": reason}
+    )
+
+
+def missing_meta() -> Problem:
+    return Problem(400.27, "The form does not contain a 'meta' group.")
 
 
 def not_found() -> Problem:
@@ -40,19 +106,37 @@ def forbidden() -> Problem:
     )
 
 
-def already_exists(fields: str, values: str) -> Problem:
-    return Problem(409.3, f"A resource already exists with {fields} value(s) of {values}.")
+def already_exists(fields: list[str], values: list[Any], table: str) -> Problem:
+    """409.3 as Central builds it from PostgreSQL's unique-violation detail."""
+    return Problem(
+        409.3,
+        f"A resource already exists with {_js(fields)} value(s) of {_js(values)}.",
+        {"fields": fields, "values": values, "table": table},
+    )
 
 
 def version_conflict(xml_form_id: str, version: str) -> Problem:
     return Problem(
         409.6,
         f"You tried to publish the form '{xml_form_id}' with version '{version}', but a "
-        "published form has already existed in this project with those identifiers. Please "
-        "choose a new name and try again. You can re-request with ?version=xyz to have the "
-        "version changed in-place for you.",
+        "published form has already existed in this project with those identifiers.",
+        {"xmlFormId": xml_form_id, "version": version},
     )
 
 
-def missing(field: str) -> Problem:
-    return Problem(400.2, f"Required parameter {field} missing.")
+def dataset_name_conflict(current: str, provided: str) -> Problem:
+    return Problem(
+        409.16,
+        f"A dataset named '{current}' exists and you provided '{provided}' with the same name "
+        "but different capitalization.",
+        {"current": current, "provided": provided},
+    )
+
+
+def property_name_conflict(duplicates: list[dict[str, str]]) -> Problem:
+    return Problem(
+        409.17,
+        "This form attempts to create new Entity properties that match with existing ones "
+        "except for capitalization.",
+        {"duplicateProperties": duplicates},
+    )

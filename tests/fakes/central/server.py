@@ -2,6 +2,19 @@
 
 A real ``ThreadingHTTPServer`` on 127.0.0.1 (HTTP/1.1, keep-alive), so the real
 client, its connection pool, timeouts and threads are exercised end to end.
+
+Knobs a test or benchmark turns:
+
+* ``latency`` (seconds): each request's time in the server.
+* ``max_concurrency`` (default 10): requests Central works on at once. Excess
+  requests wait, they are not refused: Central's backend takes every connection
+  and each request queues for one of its database connections (slonik's pool,
+  10 by default), and the nginx in front of it has no connection limit. So a
+  burst gets slower, not 503s. ``max_in_flight`` and ``max_queued`` record the
+  peaks.
+* ``session_ttl`` (seconds, default 24 h as Central) and :meth:`advance_clock`:
+  sessions expire on the fake's clock; ``logins``/``logouts`` count sessions
+  created and ended, :meth:`live_sessions` lists the ones still valid.
 """
 
 from __future__ import annotations
@@ -20,6 +33,8 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.fakes.central.models import Raw
 from tests.fakes.central.problems import Problem
 from tests.fakes.central.state import Account, CentralState, FormRecord, Request
+
+MAX_CONCURRENCY = 10  # Central's database pool (slonik ``maximumPoolSize``) by default
 
 
 class Recorded(NamedTuple):
@@ -46,11 +61,15 @@ class FakeCentral:
     def __init__(self) -> None:
         self.state = CentralState()
         self.latency = 0.0
+        self.max_concurrency = MAX_CONCURRENCY
         self._lock = threading.Lock()  # guards records, failures and the in-flight counters
+        self._slots = threading.Condition(self._lock)
         self._records: list[Recorded] = []
         self._failures: list[_Failure] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.queued = 0
+        self.max_queued = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -97,9 +116,46 @@ class FakeCentral:
     def expire_sessions(self, email: str | None = None) -> None:
         """Forget session tokens (all, or one account's): the next call answers 401.2."""
         with self.state.lock:
-            for token, owner in list(self.state.sessions.items()):
-                if email is None or owner == email:
+            for token, session in list(self.state.sessions.items()):
+                if email is None or session.email == email:
                     del self.state.sessions[token]
+
+    # --- sessions -------------------------------------------------------------------
+
+    @property
+    def session_ttl(self) -> float:
+        """Seconds a new session lives (Central: ``sessionLifetime``, 24 h by default)."""
+        return self.state.session_ttl
+
+    @session_ttl.setter
+    def session_ttl(self, seconds: float) -> None:
+        with self.state.lock:
+            self.state.session_ttl = seconds
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the fake's clock forward: sessions whose time is up answer 401.2."""
+        with self.state.lock:
+            self.state.clock_offset += seconds
+
+    @property
+    def logins(self) -> int:
+        """Sessions created by ``POST /v1/sessions`` so far."""
+        return self.state.logins
+
+    @property
+    def logouts(self) -> int:
+        """Sessions ended by ``DELETE /v1/sessions/...`` so far."""
+        return self.state.logouts
+
+    def live_sessions(self, email: str | None = None) -> list[str]:
+        """Tokens of the sessions that are still valid (all, or one account's)."""
+        with self.state.lock:
+            now = self.state.clock()
+            return [
+                token
+                for token, session in self.state.sessions.items()
+                if session.expires_at > now and (email is None or session.email == email)
+            ]
 
     def fail(
         self,
@@ -129,8 +185,9 @@ class FakeCentral:
         with self._lock:
             self._records.clear()
             self._failures.clear()
-            self.in_flight = self.max_in_flight = 0
+            self.in_flight = self.max_in_flight = self.queued = self.max_queued = 0
         self.latency = 0.0
+        self.max_concurrency = MAX_CONCURRENCY
 
     # --- inspection --------------------------------------------------------------------
 
@@ -199,13 +256,21 @@ class FakeCentral:
         return None
 
     def _enter(self) -> None:
-        with self._lock:
+        """Wait for one of ``max_concurrency`` slots, as a request waits for Central's pool."""
+        with self._slots:
+            if self.in_flight >= self.max_concurrency:
+                self.queued += 1
+                self.max_queued = max(self.max_queued, self.queued)
+                while self.in_flight >= self.max_concurrency:
+                    self._slots.wait()
+                self.queued -= 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     def _leave(self) -> None:
-        with self._lock:
+        with self._slots:
             self.in_flight -= 1
+            self._slots.notify()
 
 
 def _login_email(body: bytes) -> str | None:
