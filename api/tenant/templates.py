@@ -130,18 +130,13 @@ class TemplateFilter(django_filters.FilterSet):
         field_name="archived_at",
         lookup_expr="isnull",
         exclude=True,
-        help_text="`true` lists archived (deleted) templates instead of those in use.",
+        help_text="`true` lists archived (deleted) templates instead of those in use "
+        "(the default).",
     )
 
     class Meta:
         model = FormTemplate
         fields = ["project", "source_kind", "title_base", "form_id_base", "archived"]
-
-    def __init__(self, data=None, *args: Any, **kwargs: Any) -> None:
-        if data is not None and "archived" not in data:
-            data = data.copy()
-            data["archived"] = "false"  # archived templates are hidden unless asked for
-        super().__init__(data, *args, **kwargs)
 
 
 class TemplateViewSet(
@@ -166,8 +161,11 @@ class TemplateViewSet(
     download_actions = frozenset({"source"})
 
     def get_queryset(self):
-        # Archived templates too: readable by id, listed with ``?archived=true``.
-        return FormTemplate.all_objects.prefetch_related("app_users")
+        # Archived templates are readable by id and listed only with ``?archived=true``.
+        queryset = FormTemplate.all_objects.prefetch_related("app_users")
+        if self.action == "list" and "archived" not in self.request.query_params:
+            queryset = queryset.filter(archived_at__isnull=True)
+        return queryset
 
     def perform_create(self, data: dict) -> FormTemplate:
         source = data.get("source")
