@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from api.common.concurrency import etag_for
 from api.common.idempotency import idempotent
+from api.common.schema import ErrorSerializer
 from api.tenant.base import ListMixin, RetrieveMixin, TenantViewSet
 from api.tenant.downloads import XLSX, XML, file_response
 from api.tenant.publish_runs import RunDetailSerializer
@@ -263,7 +264,14 @@ class VersionViewSet(RetrieveMixin, ListMixin, TenantViewSet):
         "in either order. 409 `artifact_unavailable`/`artifact_altered` when a stored source "
         "is missing or no longer matches its SHA-256.",
         parameters=[_OTHER],
-        responses={200: VersionDiffSerializer},
+        responses={
+            200: VersionDiffSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="A stored source is missing, altered or unreadable "
+                "(`artifact_unavailable`, `artifact_altered`, `artifact_unreadable`).",
+            ),
+        },
     )
     @action(
         detail=True,

@@ -105,6 +105,7 @@ def test_rollback_starts_a_run_with_the_old_source(versions, org_a, client_for):
     run = response.json()
     assert response["Location"].endswith(f"/api/v1/publish-runs/{run['id']}/")
     assert run["status"] == "queued" and [i["app_user_name"] for i in run["items"]] == ["alice"]
+    assert run["rollback_of"] == v1.pk
     with tenant(org_a):
         assert PublishRun.objects.get(pk=run["id"]).rollback_of_id == v1.pk
     busy = client_for("editor").post(path, {}, format="json")

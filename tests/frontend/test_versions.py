@@ -81,6 +81,9 @@ def test_rolling_back_asks_then_starts_a_run(workspace, second, org_a, as_role):
     run = PublishRun.objects.get(status=RunStatus.QUEUED)
     assert run.rollback_of_id == first.pk
     assert response["Location"] == f"/runs/{run.pk}/"
+    connection.set_schema_to_public()
+    run_page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "rollback to version <code>2026-01-01-v1</code>" in run_page
     assert (
         as_role("viewer")
         .post(f"/templates/{t}/versions/{first.pk}/rollback/", {"confirm": "yes"})
