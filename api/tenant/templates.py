@@ -163,7 +163,7 @@ class TemplateViewSet(
     def get_queryset(self):
         # Archived templates are readable by id and listed only with ``?archived=true``.
         queryset = FormTemplate.all_objects.prefetch_related("app_users")
-        if self.action == "list" and "archived" not in self.request.query_params:
+        if self.action == "list" and not self.request.query_params.get("archived"):
             queryset = queryset.filter(archived_at__isnull=True)
         return queryset
 

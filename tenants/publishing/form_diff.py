@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -317,8 +317,3 @@ def form_diff(old: SourceForm, new: SourceForm) -> FormDiff:
         choices=diff_rows(keyed_choices(old), keyed_choices(new)),
         settings=diff_rows(keyed_settings(old), keyed_settings(new), track_order=False),
     )
-
-
-def changed_columns(changes: Iterable[RowChange]) -> list[str]:
-    """Columns to show for a set of changes (every column any of them touches), in order."""
-    return list(dict.fromkeys(c.column for change in changes for c in change.cells))

@@ -217,15 +217,12 @@ def test_diff_compares_the_stored_sources(template):
     assert [c.key for c in diff.survey.changed] == ["respondent"]
     assert version_diff(new, old).survey.added[0].key == "n1"  # either order
     other = template_for(template.project, [], form_id_base="other")
-    with pytest.raises(InvalidState):
-        version_diff(old, make_version_of_other(other))
-
-
-def make_version_of_other(template) -> FormTemplateVersion:
-    name, sha = store_source(template.pk, simple_form())
-    return FormTemplateVersion.objects.create(
-        template=template, version="v1", source_file=name, source_sha256=sha
+    name, sha = store_source(other.pk, simple_form())
+    foreign = FormTemplateVersion.objects.create(
+        template=other, version="v1", source_file=name, source_sha256=sha
     )
+    with pytest.raises(InvalidState, match="same template"):
+        version_diff(old, foreign)
 
 
 # --- purge -------------------------------------------------------------------------------------
