@@ -74,6 +74,17 @@ urlpatterns = [
     path(
         "templates/<int:pk>/delete/", form_templates.template_delete_view, name="templates-delete"
     ),
+    path(
+        "templates/<int:pk>/restore/",
+        form_templates.template_restore_view,
+        name="templates-restore",
+    ),
+    path("templates/<int:pk>/diff/", form_templates.template_diff, name="templates-diff"),
+    path(
+        "templates/<int:pk>/versions/<int:version_pk>/rollback/",
+        form_templates.version_rollback_view,
+        name="templates-rollback",
+    ),
     path("templates/<int:pk>/publish/", publish.publish_page, name="templates-publish"),
     path("templates/<int:pk>/source/", form_templates.template_source, name="templates-source"),
     path(

@@ -75,6 +75,7 @@ class RunSerializer(serializers.ModelSerializer):
             "status",
             "attempt",
             "version",
+            "rollback_of",
             "requested_by_label",
             "error_code",
             "error",
@@ -85,6 +86,9 @@ class RunSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "rollback_of": {"help_text": "The version this run publishes again, or null."}
+        }
 
     @extend_schema_field(RunSummarySerializer)
     def get_summary(self, run: PublishRun) -> dict:

@@ -1,4 +1,9 @@
-"""Form templates: create, change, assign app users, upload a new source .xlsx, delete."""
+"""Form templates: create, change, assign app users, upload a new source .xlsx, archive.
+
+``DELETE`` archives a template: it leaves lists (``?archived=true`` lists the
+archived ones), keeps its versions and downloads, and an admin restores it
+with ``POST /templates/{id}/restore/``.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +30,14 @@ from api.tenant.base import (
     UpdateMixin,
 )
 from api.tenant.downloads import XLSX, file_response
+from control_plane.accounts.roles import Role
 from tenants.publishing.models import AppUser, FormTemplate, Project, SourceKind
 from tenants.publishing.services.templates import (
     MAX_SOURCE_BYTES,
+    check_active,
+    template_archive,
     template_create,
-    template_delete,
+    template_restore,
     template_set_app_users,
     template_update,
     template_upload_source,
@@ -56,8 +64,12 @@ class TemplateSerializer(serializers.ModelSerializer):
             "app_users",
             "created_at",
             "updated_at",
+            "archived_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "archived_at": {"help_text": "When the template was deleted (archived), or null."}
+        }
 
     def get_source_url(self, template: FormTemplate) -> str | None:
         if not template.source_file:
@@ -108,12 +120,23 @@ class SourceUploadSerializer(serializers.Serializer):
     validate_file = staticmethod(_source_file)
 
 
+class RestoreSerializer(serializers.Serializer):
+    """No body."""
+
+
 class TemplateFilter(django_filters.FilterSet):
     title_base = django_filters.CharFilter(lookup_expr="icontains")
+    archived = django_filters.BooleanFilter(
+        field_name="archived_at",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="`true` lists archived (deleted) templates instead of those in use "
+        "(the default).",
+    )
 
     class Meta:
         model = FormTemplate
-        fields = ["project", "source_kind", "title_base", "form_id_base"]
+        fields = ["project", "source_kind", "title_base", "form_id_base", "archived"]
 
 
 class TemplateViewSet(
@@ -122,12 +145,14 @@ class TemplateViewSet(
     """Form templates of the organization's projects."""
 
     basename = "template"
+    action_roles = {"restore": Role.ADMIN}
     serializer_class = TemplateSerializer
     input_serializer_classes = {
         "create": TemplateCreateSerializer,
         "update": TemplateUpdateSerializer,
         "partial_update": TemplateUpdateSerializer,
         "upload_source": SourceUploadSerializer,
+        "restore": RestoreSerializer,
     }
     parser_classes = [LimitedJSONParser, LimitedMultiPartParser]
     filterset_class = TemplateFilter
@@ -136,7 +161,11 @@ class TemplateViewSet(
     download_actions = frozenset({"source"})
 
     def get_queryset(self):
-        return FormTemplate.objects.prefetch_related("app_users")
+        # Archived templates are readable by id and listed only with ``?archived=true``.
+        queryset = FormTemplate.all_objects.prefetch_related("app_users")
+        if self.action == "list" and not self.request.query_params.get("archived"):
+            queryset = queryset.filter(archived_at__isnull=True)
+        return queryset
 
     def perform_create(self, data: dict) -> FormTemplate:
         source = data.get("source")
@@ -153,6 +182,7 @@ class TemplateViewSet(
         return self.get_queryset().get(pk=template.pk)
 
     def perform_update(self, instance: FormTemplate, data: dict) -> FormTemplate:
+        check_active(instance)
         fields = {"title_base", "source_kind", "google_sheet_url"}
         if fields & data.keys():
             kind = data.get("source_kind", instance.source_kind)
@@ -170,8 +200,29 @@ class TemplateViewSet(
             template_set_app_users(instance, [a.pk for a in data["app_users"]], actor=self.actor)
         return self.get_queryset().get(pk=instance.pk)
 
+    @extend_schema(
+        summary="Delete (archive) a template",
+        description="The template leaves lists; its versions, downloads and runs stay, and "
+        "an admin can restore it. Forms already in Central stay there. Deleting an archived "
+        "template changes nothing.",
+    )
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)
+
     def perform_destroy(self, instance: FormTemplate) -> None:
-        template_delete(instance, actor=self.actor)
+        template_archive(instance, actor=self.actor)
+
+    @extend_schema(
+        summary="Restore an archived template (admins)",
+        request=None,
+        responses={200: TemplateSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with transaction.atomic():
+            template = template_restore(self.get_object(), actor=self.actor)
+            data = self.output(self.get_queryset().get(pk=template.pk))
+        return Response(data, headers={"ETag": etag_for(data)})
 
     @extend_schema(
         summary="Upload a new source .xlsx (the next publish uses it)",

@@ -140,7 +140,7 @@ def app_user_detail(request, pk: int):
         {
             "app_user": app_user,
             "form": form,
-            "templates": app_user.templates.order_by("title_base"),
+            "templates": app_user.templates.filter(archived_at__isnull=True).order_by("title_base"),
             **_qr_context(request, app_user),
         },
     )

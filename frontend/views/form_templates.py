@@ -1,4 +1,5 @@
-"""Form templates of the current project: list, add, edit, detail with versions, downloads."""
+"""Form templates of the current project: list, add, edit, detail with versions, downloads,
+archive and restore, compare two versions, roll back to one."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from frontend.current import current_project
 from frontend.forms import AttachmentForm, TemplateForm, apply_errors
 from frontend.google_auth import google_connected, google_enabled, picker_enabled
 from frontend.listing import listing
-from frontend.permissions import EDITOR, role_required
+from frontend.permissions import ADMIN, EDITOR, role_required
 from frontend.views.common import confirm_page, confirmed, stored_file
 from tenants.publishing.models import (
     ACTIVE_RUN_STATUSES,
@@ -28,17 +29,22 @@ from tenants.publishing.models import (
     SourceKind,
 )
 from tenants.publishing.services.templates import (
+    template_archive,
     template_attachment_put,
     template_create,
-    template_delete,
+    template_restore,
     template_set_app_users,
     template_update,
     template_upload_source,
 )
+from tenants.publishing.services.versions import version_diff, version_rollback
 
 
-def _template(pk: int) -> FormTemplate:
-    return get_object_or_404(FormTemplate.objects.select_related("project__server"), pk=pk)
+def _template(pk: int, *, archived: bool = False) -> FormTemplate:
+    """A template of this organization; archived ones only where ``archived`` allows it
+    (reading: detail, versions, downloads; restoring)."""
+    manager = FormTemplate.all_objects if archived else FormTemplate.objects
+    return get_object_or_404(manager.select_related("project__server"), pk=pk)
 
 
 def form_templates(request):
@@ -49,7 +55,14 @@ def form_templates(request):
             "-created_at", "-id"
         )
         runs = PublishRun.objects.filter(template=OuterRef("pk")).order_by("-created_at", "-id")
-        queryset = FormTemplate.objects.filter(project=project).annotate(
+        archived = request.GET.get("archived") == "1"
+        context["archived"] = archived
+        context["archived_count"] = FormTemplate.all_objects.filter(
+            project=project, archived_at__isnull=False
+        ).count()
+        queryset = FormTemplate.all_objects.filter(
+            project=project, archived_at__isnull=not archived
+        ).annotate(
             latest_version=Subquery(versions.values("version")[:1]),
             latest_version_at=Subquery(versions.values("created_at")[:1]),
             latest_run_id=Subquery(runs.values("pk")[:1]),
@@ -167,10 +180,14 @@ def template_edit(request, pk: int):
 
 
 def template_detail(request, pk: int):
-    template = _template(pk)
-    versions = template.versions.prefetch_related(
-        Prefetch("variants", queryset=FormVariant.objects.order_by("app_user_name"))
+    template = _template(pk, archived=True)
+    versions = list(
+        template.versions.select_related("rollback_of").prefetch_related(
+            Prefetch("variants", queryset=FormVariant.objects.order_by("app_user_name"))
+        )[:21]
     )
+    for newer, older in zip(versions, versions[1:], strict=False):
+        newer.previous = older  # "changes" links compare each version with the one before
     return render(
         request,
         "frontend/template_detail.html",
@@ -196,14 +213,93 @@ def template_delete_view(request, pk: int):
         return confirm_page(
             request,
             title=f"Delete the template “{template.title_base}”?",
-            message="Its versions, downloads and publish history are deleted here. The forms "
-            "already published stay in Central.",
+            message="It leaves the list of templates; its versions, downloads and publish "
+            "history are kept, and an admin can restore it. The forms already published "
+            "stay in Central.",
             action="Delete template",
             cancel_url=f"/templates/{template.pk}/",
         )
-    template_delete(template, actor=request.user)
-    messages.success(request, f"Template “{template.title_base}” deleted.")
+    try:
+        template_archive(template, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"/templates/{template.pk}/")
+    messages.success(
+        request,
+        f"Template “{template.title_base}” deleted. It is kept under archived templates, "
+        "where an admin can restore it.",
+    )
     return redirect("/templates/")
+
+
+@require_POST
+@role_required(ADMIN)
+def template_restore_view(request, pk: int):
+    template = _template(pk, archived=True)
+    try:
+        template_restore(template, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Template “{template.title_base}” restored.")
+    return redirect(f"/templates/{template.pk}/")
+
+
+# --- versions: compare, roll back ------------------------------------------------------------
+
+
+def _versions_of(template: FormTemplate):
+    return template.versions.order_by("-created_at", "-id")
+
+
+def template_diff(request, pk: int):
+    """Two versions side by side (``?from=<id>&to=<id>``; default: the last two)."""
+    template = _template(pk, archived=True)
+    versions = list(_versions_of(template))
+    by_id = {str(v.pk): v for v in versions}
+    wanted_from, wanted_to = request.GET.get("from"), request.GET.get("to")
+    if (wanted_from and wanted_from not in by_id) or (wanted_to and wanted_to not in by_id):
+        raise Http404("No such version of this template.")
+    context = {"template": template, "versions": versions}
+    if len(versions) >= 1:
+        new = by_id.get(wanted_to) or versions[0]
+        older = [v for v in versions if (v.created_at, v.pk) < (new.created_at, new.pk)]
+        old = by_id.get(wanted_from) or (older[0] if older else new)
+        context.update({"old": old, "new": new})
+        try:
+            diff = version_diff(old, new)
+        except ServiceError as exc:
+            context["error"] = exc.message
+        else:
+            context["diff"] = diff
+            context["sections"] = [
+                {"name": name, "diff": section, "entries": section.entries()}
+                for name, section in diff.sections()
+            ]
+    return render(request, "frontend/template_diff.html", context)
+
+
+@require_POST
+@role_required(EDITOR)
+def version_rollback_view(request, pk: int, version_pk: int):
+    template = _template(pk)
+    version = get_object_or_404(FormTemplateVersion, pk=version_pk, template_id=template.pk)
+    if not confirmed(request):
+        return confirm_page(
+            request,
+            title=f"Roll back to version {version.version}?",
+            message="Its source is published again, as a new version, to the app users of "
+            "this template. The versions published since stay in the history.",
+            action="Roll back",
+            cancel_url=f"/templates/{template.pk}/",
+        )
+    try:
+        run = version_rollback(version, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"/templates/{template.pk}/")
+    messages.success(request, f"Publishing version {version.version} again as a new version.")
+    return redirect(f"/runs/{run.pk}/")
 
 
 @require_POST
@@ -234,12 +330,14 @@ def template_attachment_upload(request, pk: int):
 
 
 def template_source(request, pk: int):
-    template = _template(pk)
+    template = _template(pk, archived=True)
     return stored_file(template.source_file, f"{template.form_id_base}.xlsx")
 
 
 def version_source(request, pk: int, version_pk: int):
-    version = get_object_or_404(FormTemplateVersion, pk=version_pk, template_id=pk)
+    version = get_object_or_404(
+        FormTemplateVersion.objects.select_related("template"), pk=version_pk, template_id=pk
+    )
     return stored_file(
         version.source_file, f"{version.template.form_id_base}-{version.version}.xlsx"
     )

@@ -86,7 +86,7 @@ def _run_context(request, run: PublishRun) -> dict:
 
 def _run(pk: int) -> PublishRun:
     return get_object_or_404(
-        PublishRun.objects.select_related("template__project", "version"), pk=pk
+        PublishRun.objects.select_related("template__project", "version", "rollback_of"), pk=pk
     )
 
 

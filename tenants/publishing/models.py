@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from tenants.publishing.immutable import ImmutableModel
+
 NAME_IN_FORMS = RegexValidator(
     r"^[A-Za-z0-9_]{1,60}$",
     "Use 1 to 60 letters, digits and underscores, so the name stays valid in form ids "
@@ -185,7 +187,25 @@ class SourceKind(models.TextChoices):
     UPLOAD = "upload", "Uploaded .xlsx"
 
 
+class ActiveTemplateManager(models.Manager):
+    """Templates in use (``FormTemplate.objects``): archived ones are hidden.
+
+    ``FormTemplate.all_objects`` (the default manager, so that relations and
+    generic code such as row locks see every row) includes archived ones, for
+    their detail page, downloads and restore.
+    """
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(archived_at__isnull=True)
+
+
 class FormTemplate(models.Model):
+    """A form published as one variant per app user.
+
+    Deleting a template archives it (``archived_at``): its versions, their files
+    and its runs stay, and an admin can restore it.
+    """
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="templates")
     title_base = models.CharField(max_length=200)
     form_id_base = models.CharField(max_length=60, validators=[FORM_ID_BASE])
@@ -198,9 +218,14 @@ class FormTemplate(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    all_objects = models.Manager()
+    objects = ActiveTemplateManager()
 
     class Meta:
         ordering = ["title_base"]
+        default_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(
                 "project", Lower("form_id_base"), name="uniq_form_id_base_per_project"
@@ -244,16 +269,24 @@ class FormTemplateAttachment(models.Model):
         return self.name
 
 
-class FormTemplateVersion(models.Model):
-    """One published version: immutable source and rendered artifacts with their hashes."""
+class FormTemplateVersion(ImmutableModel):
+    """One published version: immutable source and rendered artifacts with their hashes.
 
-    template = models.ForeignKey(FormTemplate, on_delete=models.CASCADE, related_name="versions")
+    Never changed or deleted (``ImmutableModel`` and a database trigger); a
+    rollback publishes an old version's source again as a new version.
+    """
+
+    template = models.ForeignKey(FormTemplate, on_delete=models.PROTECT, related_name="versions")
     version = models.CharField(max_length=40)
     source_file = models.CharField(max_length=300)
     source_sha256 = models.CharField(max_length=64)
     published_by_id = models.BigIntegerField(null=True, blank=True)
     published_by_label = models.CharField(max_length=254, blank=True)
     app_user_names = models.JSONField(default=list)
+    # The version whose source this one published again (a rollback), if any.
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -266,10 +299,14 @@ class FormTemplateVersion(models.Model):
         return self.version
 
 
-class FormVariant(models.Model):
+class FormVariant(ImmutableModel):
+    """One app user's rendered form of a version (immutable like its version)."""
+
     version = models.ForeignKey(
-        FormTemplateVersion, on_delete=models.CASCADE, related_name="variants"
+        FormTemplateVersion, on_delete=models.PROTECT, related_name="variants"
     )
+    # Deleting the app user unlinks it (the one change the trigger allows);
+    # ``app_user_name`` keeps who it was for.
     app_user = models.ForeignKey(AppUser, null=True, on_delete=models.SET_NULL, related_name="+")
     app_user_name = models.CharField(max_length=60)
     form_id = models.CharField(max_length=130)
@@ -308,6 +345,14 @@ class PublishRun(models.Model):
     requested_by_label = models.CharField(max_length=254, blank=True)
     version = models.ForeignKey(
         FormTemplateVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    # A rollback: publish this stored version's source again (never re-read from Google).
+    rollback_of = models.ForeignKey(
+        FormTemplateVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rollback_runs",
     )
     error_code = models.CharField(max_length=60, blank=True)
     error = models.TextField(blank=True)

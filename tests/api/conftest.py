@@ -122,6 +122,9 @@ def a_objects(org_a, org_b, member_of):
         version = m.FormTemplateVersion.objects.create(
             template=template, version="v1", source_file="x.xlsx", source_sha256="0" * 64
         )
+        other_version = m.FormTemplateVersion.objects.create(
+            template=template, version="v2", source_file="y.xlsx", source_sha256="1" * 64
+        )
         variant = m.FormVariant.objects.create(
             version=version,
             app_user=app_user,
@@ -156,4 +159,5 @@ def a_objects(org_a, org_b, member_of):
         AuditEventViewSet: audit.pk,
         "template_pk": template.pk,
         "variant_pk": variant.pk,
+        "other_pk": other_version.pk,
     }

@@ -56,6 +56,8 @@ MINIMUM_ROLE = {
     ("template-detail", "PATCH"): "editor",
     ("template-detail", "DELETE"): "editor",
     ("template-source", "PUT"): "editor",
+    ("template-restore", "POST"): "admin",
+    ("template-version-rollback", "POST"): "editor",
     ("publish-run-list", "POST"): "editor",
     ("publish-run-retry", "POST"): "editor",
     ("audit-event-list", "GET"): "admin",

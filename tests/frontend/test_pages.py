@@ -28,6 +28,8 @@ PAGES = [
     ("/templates/{template}/versions/{version}/source/", "viewer"),
     ("/templates/{template}/variants/{variant}/xlsx/", "viewer"),
     ("/templates/{template}/variants/{variant}/xml/", "viewer"),
+    ("/templates/{template}/diff/", "viewer"),
+    ("/templates/{template}/diff/?from={version}&to={version}", "viewer"),
     ("/projects/new/", "editor"),
     ("/projects/import/", "editor"),
     ("/projects/import/choices/?server={server}", "editor"),
@@ -55,6 +57,8 @@ ACTIONS = [
     ("/app-users/qr/regenerate/", "editor"),
     ("/templates/{template}/delete/", "editor"),
     ("/templates/{template}/attachments/", "editor"),
+    ("/templates/{template}/versions/{version}/rollback/", "editor"),
+    ("/templates/{template}/restore/", "admin"),
     ("/runs/{run}/retry/", "editor"),
     ("/app-users/import/confirm/", "editor"),
 ]

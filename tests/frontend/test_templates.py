@@ -126,16 +126,42 @@ def test_attachments_upload_and_download(workspace, org_a, as_role):
     assert b"".join(download.streaming_content) == b"id,name\n1,North\n"
 
 
-def test_deleting_a_template_asks_first(workspace, org_a, as_role):
+def test_deleting_a_template_asks_first_then_archives_it(workspace, org_a, as_role):
     client = as_role("editor")
-    pk = workspace.template.pk
+    pk, v = workspace.template.pk, workspace.variant.pk
 
     asked = client.post(f"/templates/{pk}/delete/").content.decode()
     client.post(f"/templates/{pk}/delete/", {"confirm": "yes"})
 
-    assert "Delete the template “Household visit”?" in asked
+    assert "Delete the template “Household visit”?" in asked and "restore" in asked
     connection.set_tenant(org_a)
-    assert not FormTemplate.objects.exists()
+    assert not FormTemplate.objects.exists()  # hidden
+    assert FormTemplate.all_objects.get(pk=pk).archived_at is not None
+    connection.set_schema_to_public()
+    assert 'data-template="household"' not in client.get("/templates/").content.decode()
+    archived = client.get("/templates/?archived=1").content.decode()
+    assert 'data-template="household"' in archived
+    # Its page, versions and downloads stay; it can no longer be edited or published.
+    page = client.get(f"/templates/{pk}/").content.decode()
+    assert "This template is archived" in page and "/restore/" not in page  # editors ask
+    assert f'href="/templates/{pk}/publish/"' not in page
+    assert client.get(f"/templates/{pk}/variants/{v}/xml/").status_code == 200
+    assert client.get(f"/templates/{pk}/edit/").status_code == 404
+    assert client.get(f"/templates/{pk}/publish/").status_code == 404
+
+
+def test_an_admin_restores_an_archived_template(workspace, org_a, as_role):
+    pk = workspace.template.pk
+    as_role("editor").post(f"/templates/{pk}/delete/", {"confirm": "yes"})
+    admin = as_role("admin")
+
+    assert "/restore/" in admin.get(f"/templates/{pk}/").content.decode()
+    assert as_role("editor").post(f"/templates/{pk}/restore/").status_code == 403
+    response = admin.post(f"/templates/{pk}/restore/")
+
+    assert response["Location"] == f"/templates/{pk}/"
+    connection.set_tenant(org_a)
+    assert FormTemplate.objects.filter(pk=pk).exists()
 
 
 def test_lists_search_and_show_the_latest_version(workspace, as_role):

@@ -13,7 +13,10 @@ def form_access_revoke(*, template_id: int, app_user_id: int) -> bool:
 
     Still-assigned app users are left alone (a re-assignment raced the job).
     """
-    template = FormTemplate.objects.select_related("project__server").filter(pk=template_id).first()
+    # Archived templates too: a revocation queued before the archive still happens.
+    template = (
+        FormTemplate.all_objects.select_related("project__server").filter(pk=template_id).first()
+    )
     app_user = AppUser.objects.filter(pk=app_user_id).first()
     if template is None or app_user is None or app_user.central_id is None:
         return False

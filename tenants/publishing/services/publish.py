@@ -20,12 +20,14 @@ from tenants.publishing.events import organization_notice
 from tenants.publishing.models import (
     ACTIVE_RUN_STATUSES,
     FormTemplate,
+    FormTemplateVersion,
     ItemStatus,
     PublishRun,
     PublishRunItem,
     RunStatus,
     SourceKind,
 )
+from tenants.publishing.services.templates import check_active
 
 # A run that has shown no sign of life for this long is considered abandoned
 # (its worker died) and may be retried.
@@ -45,9 +47,18 @@ def _defer(run: PublishRun) -> None:
 
 
 def publish_start(
-    *, template: FormTemplate, actor: Any, app_user_ids: list[int] | None = None
+    *,
+    template: FormTemplate,
+    actor: Any,
+    app_user_ids: list[int] | None = None,
+    rollback_of: FormTemplateVersion | None = None,
 ) -> PublishRun:
-    """Queue a publish of ``template`` to all (or some) of its app users."""
+    """Queue a publish of ``template`` to all (or some) of its app users.
+
+    With ``rollback_of`` the run publishes that stored version's source
+    (``version_rollback``) instead of the template's current one.
+    """
+    check_active(template)
     app_users = list(template.app_users.order_by("name"))
     if app_user_ids is not None:
         wanted = set(app_user_ids)
@@ -62,24 +73,36 @@ def publish_start(
         raise InvalidState(
             "Assign at least one app user to the template first.", code="no_app_users"
         )
-    if template.source_kind == SourceKind.UPLOAD and not template.source_file:
+    if (
+        rollback_of is None
+        and template.source_kind == SourceKind.UPLOAD
+        and not template.source_file
+    ):
         raise InvalidState("Upload the template's .xlsx first.", code="no_source")
     actor_data = actor_fields(actor)
+    data: dict[str, Any] = {"app_users": [a.name for a in app_users]}
+    if rollback_of is not None:
+        data["rollback_of"] = rollback_of.version
     try:
         with transaction.atomic():
+            # Serialized with ``template_archive``: no run starts on an archived template.
+            check_active(FormTemplate.all_objects.select_for_update().get(pk=template.pk))
             run = PublishRun.objects.create(
                 template=template,
                 requested_by_id=actor_data["actor_id"],
                 requested_by_label=actor_data["actor_label"],
+                rollback_of=rollback_of,
             )
             PublishRunItem.objects.bulk_create(
                 [PublishRunItem(run=run, app_user=a, app_user_name=a.name) for a in app_users]
             )
             audit_record(
-                "publishing.template.publish_requested",
+                "publishing.template.rollback_requested"
+                if rollback_of is not None
+                else "publishing.template.publish_requested",
                 actor=actor,
                 target=template,
-                data={"run": run.pk, "app_users": [a.name for a in app_users]},
+                data={"run": run.pk, **data},
             )
             _defer(run)
             organization_notice("run.queued", {"run": run.pk, "template": template.pk})

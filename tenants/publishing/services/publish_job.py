@@ -49,6 +49,7 @@ from tenants.publishing.services.app_users import (
 from tenants.publishing.services.clients import central_client_for
 from tenants.publishing.services.templates import store_source
 from tenants.publishing.services.variables import values_for_app_users
+from tenants.publishing.services.versions import ArtifactUnavailable, version_source
 from tenants.secretstore.store import secret_store
 
 log = structlog.get_logger(__name__)
@@ -71,6 +72,12 @@ class PreparedVariant:
 
 
 def download_source(template: FormTemplate, run: PublishRun) -> bytes:
+    if run.rollback_of_id is not None:
+        # A rollback publishes the stored source of an old version, never Google's sheet.
+        try:
+            return version_source(run.rollback_of)
+        except ArtifactUnavailable as exc:
+            raise RunAborted(exc.message, code=exc.code) from exc
     if template.source_kind == SourceKind.UPLOAD:
         if not template.source_file or not default_storage.exists(template.source_file):
             raise RunAborted("The template has no uploaded .xlsx.", code="no_source")
@@ -203,6 +210,7 @@ def _store_version(
             published_by_id=run.requested_by_id,
             published_by_label=run.requested_by_label,
             app_user_names=sorted(v.rendered.app_user for v, *_ in rows),
+            rollback_of_id=run.rollback_of_id,
         )
         FormVariant.objects.bulk_create(
             [

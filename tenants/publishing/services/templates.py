@@ -9,12 +9,14 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from control_plane.errors import Conflict
+from control_plane.errors import Conflict, InvalidState
 from control_plane.storage import tenant_path
 from tenants.audit.services import audit_record
 from tenants.publishing.google import sheet_id_from_url
 from tenants.publishing.models import (
+    ACTIVE_RUN_STATUSES,
     FORM_ID_BASE,
     AppUser,
     FormTemplate,
@@ -54,6 +56,14 @@ def check_source(data: bytes) -> None:
         raise ValidationError(
             {"source": [str(issue) for issue in exc.issues] or [str(exc)]}
         ) from exc
+
+
+def check_active(template: FormTemplate) -> None:
+    """Archived templates are read-only until an admin restores them."""
+    if template.archived_at is not None:
+        raise InvalidState(
+            "This template is archived; an admin can restore it.", code="template_archived"
+        )
 
 
 def _check_fields(form_id_base: str, source_kind: str, google_sheet_url: str) -> None:
@@ -110,8 +120,14 @@ def template_create(
                 data={"form_id_base": form_id_base, "source_kind": source_kind},
             )
     except IntegrityError as exc:
+        archived = FormTemplate.all_objects.filter(
+            project=project, form_id_base__iexact=form_id_base, archived_at__isnull=False
+        ).exists()
         raise Conflict(
-            f"A template with form id {form_id_base} already exists in this project.",
+            f"An archived template uses form id {form_id_base}; an admin can restore it, "
+            "or choose another form id."
+            if archived
+            else f"A template with form id {form_id_base} already exists in this project.",
             code="template_exists",
             field="form_id_base",
         ) from exc
@@ -127,6 +143,7 @@ def template_update(
     google_sheet_url: str = "",
 ) -> FormTemplate:
     """Title and source may change; the form id base may not (it names forms in Central)."""
+    check_active(template)
     title_base = (title_base or "").strip() or template.title_base
     _check_fields(template.form_id_base, source_kind, google_sheet_url)
     with transaction.atomic():
@@ -140,6 +157,7 @@ def template_update(
 
 
 def template_upload_source(template: FormTemplate, data: bytes, *, actor: Any) -> FormTemplate:
+    check_active(template)
     check_source(data)
     with transaction.atomic():
         template.source_file, template.source_sha256 = store_source(template.pk, data)
@@ -162,6 +180,7 @@ def template_attachment_put(
     data: bytes,
     content_type: str = "application/octet-stream",
 ) -> FormTemplateAttachment:
+    check_active(template)
     name = (name or "").strip()
     if not name or "/" in name or name.startswith("."):
         raise ValidationError({"name": "Use the file name the form refers to, e.g. villages.csv."})
@@ -203,6 +222,7 @@ def template_set_app_users(
     template: FormTemplate, app_user_ids: list[int], *, actor: Any
 ) -> FormTemplate:
     """Assign exactly these app users; those removed lose access to the form in Central."""
+    check_active(template)
     with transaction.atomic():
         removed = _set_app_users(template, app_user_ids)
         audit_record(
@@ -221,8 +241,42 @@ def template_set_app_users(
     return template
 
 
-def template_delete(template: FormTemplate, *, actor: Any) -> None:
+def template_archive(template: FormTemplate, *, actor: Any) -> FormTemplate:
+    """What deleting a template does: hide it, keep its versions, files and runs.
+
+    Forms already in Central stay there. Refused while a run is queued or
+    running (the row lock serializes this with ``publish_start``); archiving
+    an archived template changes nothing.
+    """
     with transaction.atomic():
-        label = str(template)
-        template.delete()
-        audit_record("publishing.template.deleted", actor=actor, target_label=label)
+        locked = FormTemplate.all_objects.select_for_update().get(pk=template.pk)
+        if locked.archived_at is not None:
+            return locked
+        if locked.runs.filter(status__in=ACTIVE_RUN_STATUSES).exists():
+            raise Conflict(
+                "This template is being published; archive it once the run ends.",
+                code="publish_in_progress",
+            )
+        locked.archived_at = timezone.now()
+        locked.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            "publishing.template.archived",
+            actor=actor,
+            target=locked,
+            data={"versions": locked.versions.count()},
+        )
+    template.archived_at, template.updated_at = locked.archived_at, locked.updated_at
+    return template
+
+
+def template_restore(template: FormTemplate, *, actor: Any) -> FormTemplate:
+    """Bring an archived template back, with its versions and history (admins)."""
+    with transaction.atomic():
+        locked = FormTemplate.all_objects.select_for_update().get(pk=template.pk)
+        if locked.archived_at is None:
+            raise InvalidState("This template is not archived.", code="template_not_archived")
+        locked.archived_at = None
+        locked.save(update_fields=["archived_at", "updated_at"])
+        audit_record("publishing.template.restored", actor=actor, target=locked)
+    template.archived_at, template.updated_at = None, locked.updated_at
+    return template
