@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('publishing', '0002_appusers_revocations_qr'),
-        ('publishing', '0002_versions_immutable_archive_rollback'),
+        ("publishing", "0002_appusers_revocations_qr"),
+        ("publishing", "0002_versions_immutable_archive_rollback"),
     ]
 
-    operations = [
-    ]
+    operations = []
