@@ -10,7 +10,6 @@ from tests.browser.conftest import SCREENSHOTS
 from tests.browser.people import committed_member, log_in
 
 
-
 @pytest.fixture
 def member(committed_org_a, stack):
     with committed_member(committed_org_a, "docs.reader@acme.example.org", "viewer") as user:
@@ -65,7 +64,9 @@ def test_swagger_and_redoc_list_the_operations_on_both_hosts(stack, member, new_
 
     _swagger(page, stack.org("acme", "/api/docs/"), "/api/v1/templates/", "40-api-docs-tenant")
     # "Try it out" works with the session: the page's own script sends the request.
-    me = page.locator(".opblock", has=page.locator('.opblock-summary-path[data-path="/api/v1/me/"]'))
+    me = page.locator(
+        ".opblock", has=page.locator('.opblock-summary-path[data-path="/api/v1/me/"]')
+    )
     me.locator(".opblock-summary").click()
     me.get_by_role("button", name="Try it out").click()
     me.get_by_role("button", name="Execute").click()
