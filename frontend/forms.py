@@ -38,11 +38,12 @@ def apply_errors(form: forms.Form, error: Exception) -> None:
     raise error
 
 
-def address_field(field: forms.Field, *, source: str, current) -> None:
+def address_field(form: forms.Form, name: str, *, source: str) -> None:
     """An organization's address (slug) field: suggested from its name as it is typed
     (``app.js``), with the workspace's real address shown under it."""
+    field = form.fields[name]
     template = organization_url_template()
-    slug = (current.value() or "").strip()
+    slug = str(form.data.get(form.add_prefix(name), "") if form.is_bound else "").strip()
     field.widget.attrs.update(
         {"data-slug-from": source, "autocomplete": "off", "spellcheck": "false"}
     )
@@ -75,7 +76,7 @@ class SignupForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        address_field(self.fields["slug"], source="id_organization_name", current=self["slug"])
+        address_field(self, "slug", source="id_organization_name")
 
 
 class AccountForm(forms.Form):
@@ -95,7 +96,7 @@ class OrganizationForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        address_field(self.fields["slug"], source="id_name", current=self["slug"])
+        address_field(self, "slug", source="id_name")
 
 
 class EmailLoginForm(AuthenticationForm):

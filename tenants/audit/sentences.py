@@ -109,6 +109,8 @@ def audit_sentence(
     fields = _Fields({key: _word(value) for key, value in (data or {}).items()})
     fields.update(actor=actor or SYSTEM, target=target or "?")
     sentence = string.Formatter().vformat(template, (), fields)
+    if template.startswith("{"):
+        return sentence  # a name or an email, as written
     return sentence[:1].upper() + sentence[1:]
 
 
