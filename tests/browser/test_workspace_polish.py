@@ -83,7 +83,7 @@ def long_words(owner, committed_org_a):
         app_user_ids=[u.pk for u in users],
     )
     connection.set_schema_to_public()
-    for n in range(3):
+    for _ in range(3):
         ApiToken.objects.create(
             organization=committed_org_a,
             name=_word(100),
