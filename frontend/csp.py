@@ -20,7 +20,13 @@ def _origins(scheme: str, host: str) -> list[str]:
     return [f"{scheme}://{host}{port}", f"{scheme}://*.{host}{port}"]
 
 
-def policy_for(request) -> str:
+def policy_for(request, *, extra_style_sources: tuple[str, ...] = ()) -> str:
+    """The policy for ``request``'s answer.
+
+    ``extra_style_sources`` (a nonce, hashes) admit the inline styles of one
+    page whose vendored script injects them at run time (Redoc, see
+    ``api.common.docs``); scripts stay ``'self'`` only, on every page.
+    """
     host = request.get_host()
     ws = "wss" if request.is_secure() else "ws"
     scheme = "https" if request.is_secure() else settings.PUBLIC_SCHEME
@@ -37,7 +43,7 @@ def policy_for(request) -> str:
     directives = {
         "default-src": ["'self'"],
         "script-src": script,
-        "style-src": ["'self'"],
+        "style-src": ["'self'", *extra_style_sources],
         "img-src": img,
         "font-src": ["'self'"],
         "connect-src": connect,

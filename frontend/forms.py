@@ -5,10 +5,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 
 from control_plane.accounts.roles import Role
 from control_plane.errors import ServiceError
-from tenants.publishing.models import SourceKind, VariableTransform
+from control_plane.urls_helpers import organization_url_template
+from tenants.publishing.models import (
+    FORM_ID_BASE,
+    VALUE_MAX_LENGTH,
+    SourceKind,
+    VariableTransform,
+)
+from tenants.publishing.rendering.source import NOT_XLSX
 from tenants.publishing.services.variables import ADMIN_PASSWORD
 
 
@@ -30,6 +38,23 @@ def apply_errors(form: forms.Form, error: Exception) -> None:
     raise error
 
 
+def address_field(form: forms.Form, name: str, *, source: str) -> None:
+    """An organization's address (slug) field: suggested from its name as it is typed
+    (``app.js``), with the workspace's real address shown under it."""
+    field = form.fields[name]
+    template = organization_url_template()
+    slug = str(form.data.get(form.add_prefix(name), "") if form.is_bound else "").strip()
+    field.widget.attrs.update(
+        {"data-slug-from": source, "autocomplete": "off", "spellcheck": "false"}
+    )
+    field.help_text = format_html(
+        "Lowercase letters, digits and hyphens. Your workspace will be at "
+        '<strong class="address-preview" data-address-preview data-template="{}">{}</strong>',
+        template,
+        template.replace("{slug}", slug or "your-address"),
+    )
+
+
 class SignupForm(forms.Form):
     full_name = forms.CharField(
         max_length=200,
@@ -38,7 +63,7 @@ class SignupForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        max_length=254, label="Email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -47,11 +72,11 @@ class SignupForm(forms.Form):
         help_text="At least 8 characters, not only digits, not a common password.",
     )
     organization_name = forms.CharField(max_length=200, label="Organization name")
-    slug = forms.CharField(
-        max_length=40,
-        label="Address",
-        help_text="Lowercase letters, digits and hyphens; your workspace will be at <address>.",
-    )
+    slug = forms.CharField(max_length=40, label="Address")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        address_field(self, "slug", source="id_organization_name")
 
 
 class AccountForm(forms.Form):
@@ -67,11 +92,11 @@ class AccountForm(forms.Form):
 
 class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=200, label="Organization name")
-    slug = forms.CharField(
-        max_length=40,
-        label="Address",
-        help_text="Lowercase letters, digits and hyphens, e.g. health-north.",
-    )
+    slug = forms.CharField(max_length=40, label="Address")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        address_field(self, "slug", source="id_name")
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -87,7 +112,7 @@ class EmailLoginForm(AuthenticationForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
 
 
@@ -124,8 +149,9 @@ class CentralServerForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     password = forms.CharField(
-        required=False,
+        max_length=500,
         strip=False,
+        error_messages={"required": "Enter the Central account's password."},
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="Kept in your organization's secret store; never shown again.",
     )
@@ -133,7 +159,14 @@ class CentralServerForm(forms.Form):
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if editing:
-            self.fields["password"].help_text = "Leave empty to keep the stored password."
+            # Not "(optional)": it is required again when the address changes.
+            password = self.fields["password"]
+            password.required = False
+            password.hide_optional = True
+            password.help_text = (
+                "Required when adding a server or changing its URL; otherwise leave it empty "
+                "to keep the stored password."
+            )
             self.fields["username"].help_text = "Enter the account email again to save changes."
 
 
@@ -244,6 +277,7 @@ class VariableValuesMixin:
                 )
                 self.fields[key] = forms.CharField(
                     required=False,
+                    max_length=VALUE_MAX_LENGTH,
                     label=variable.name,
                     strip=False,
                     widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -255,6 +289,7 @@ class VariableValuesMixin:
             else:
                 self.fields[key] = forms.CharField(
                     required=False,
+                    max_length=VALUE_MAX_LENGTH,
                     label=variable.name,
                     initial=current.get(variable.pk, ""),
                     help_text=" ".join(help_parts),
@@ -309,6 +344,7 @@ class TemplateForm(forms.Form):
     )
     form_id_base = forms.CharField(
         max_length=60,
+        validators=[FORM_ID_BASE],
         label="Form id",
         help_text="Each app user's form id is <form id>_<app user>; it cannot change later.",
     )
@@ -360,7 +396,7 @@ class TemplateForm(forms.Form):
             self.add_error("google_sheet_url", "Paste the address of the Google Sheet.")
         upload = data.get("source")
         if upload and not upload.name.lower().endswith(".xlsx"):
-            self.add_error("source", "Upload an .xlsx file (Excel workbook).")
+            self.add_error("source", NOT_XLSX)
         return data
 
 

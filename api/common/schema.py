@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -79,6 +80,17 @@ def _response_header(name: str, codes: list[int], description: str) -> OpenApiPa
 
 
 class ApiAutoSchema(AutoSchema):
+    def get_description(self) -> str:
+        """The action's docstring, else the view's own: never a base class's.
+
+        drf-spectacular reads the class docstring with ``inspect.getdoc``, which
+        inherits: a view without one showed the docstring of our pipeline mixin
+        (“Mix into every APIView…”) as the operation's description.
+        """
+        action_doc = get_doc(self._handler())
+        own_doc = self.view.__class__.__dict__.get("__doc__")
+        return action_doc or (get_doc(self.view.__class__) if own_doc else "")
+
     def _handler(self) -> Any:
         action = getattr(self.view, "action", None)
         if action:

@@ -129,6 +129,7 @@ class OrganizationCreateSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=253), required=False, max_length=50
     )
     owner_email = serializers.EmailField(
+        max_length=254,
         required=False,
         allow_blank=True,
         help_text="Optional: provisioning makes this account owner, or invites the address.",
@@ -191,7 +192,7 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 
 class InvitationCreateSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Role.choices, default=Role.OWNER)
 
 

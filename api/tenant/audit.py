@@ -9,14 +9,25 @@ from api.common.filters import UtcIsoDateTimeFilter
 from api.tenant.base import ListMixin, RetrieveMixin, TenantViewSet
 from control_plane.accounts.roles import Role
 from tenants.audit.models import AuditEvent
+from tenants.audit.sentences import audit_sentence
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    summary = serializers.SerializerMethodField(
+        help_text="The event as a sentence for people, e.g. “ada@example.org asked to publish "
+        "Household visit”; `code` is the stable identifier."
+    )
+
+    def get_summary(self, event: AuditEvent) -> str:
+        actor = "" if event.actor_label == "system" else event.actor_label
+        return audit_sentence(event.code, actor=actor, target=event.target_label, data=event.data)
+
     class Meta:
         model = AuditEvent
         fields = [
             "id",
             "code",
+            "summary",
             "actor_id",
             "actor_label",
             "target_type",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from tenants.publishing.models import VALUE_MAX_LENGTH
 from tenants.publishing.services.variable_values import shown_values
 
 
@@ -22,7 +23,9 @@ class VariableValuesField(serializers.DictField):
             "`admin_pw` is accepted but never shown; `sha256` variables show their digest.",
         )
         super().__init__(
-            child=serializers.CharField(allow_null=True, allow_blank=True, max_length=10_000),
+            child=serializers.CharField(
+                allow_null=True, allow_blank=True, max_length=VALUE_MAX_LENGTH
+            ),
             **kwargs,
         )
 

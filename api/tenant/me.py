@@ -33,6 +33,8 @@ class MeSerializer(serializers.Serializer):
 
 
 class MeView(ApiViewMixin, GenericAPIView):
+    """Who the credentials speak for here, and with which role (check a token before work)."""
+
     serializer_class = MeSerializer
     pagination_class = None
     filter_backends: list = []

@@ -7,12 +7,13 @@ route added here is checked for cross-organization access automatically.
 from __future__ import annotations
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from api.common.docs import RedocDocsView, SwaggerDocsView
 from api.common.views import not_found_view
 from api.tenant.app_users import AppUserViewSet
 from api.tenant.audit import AuditEventViewSet
+from api.tenant.index import ApiIndexView
 from api.tenant.invitations import InvitationViewSet
 from api.tenant.me import MeView
 from api.tenant.members import MemberViewSet
@@ -48,6 +49,7 @@ router.register("publish-runs", PublishRunViewSet, basename="publish-run")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 v1_patterns = [
+    path("", ApiIndexView.as_view(), name="api-index"),
     path("me/", MeView.as_view(), name="me"),
     *router.urls,
 ]
@@ -55,7 +57,7 @@ v1_patterns = [
 urlpatterns = [
     path("v1/", include(v1_patterns)),
     path("schema/", TenantSchemaView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("docs/", SwaggerDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", RedocDocsView.as_view(url_name="api-schema"), name="api-redoc"),
     re_path(r"^v[0-9]+/", not_found_view),
 ]

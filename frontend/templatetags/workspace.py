@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 
 from frontend import explain
 
@@ -99,6 +103,16 @@ def status_badge(status: str, label: str = ""):
 
 
 @register.filter
+def ago(value) -> str:
+    """“just now” under a minute, else “3 minutes ago” / “2 hours ago” (one unit)."""
+    if not value:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value, depth=1)} ago"
+
+
+@register.filter
 def friendly_item_error(item):
     return explain.item_error(item)
 
@@ -128,12 +142,23 @@ def aria_sort(listing, key: str):
 
 
 @register.filter
+def length_limit(field) -> int | None:
+    """The most characters a text field takes (shown under it), None for other fields."""
+    limit = getattr(field.field, "max_length", None)
+    if not limit or field.widget_type not in ("text", "email", "url", "textarea", "search"):
+        return None
+    return limit
+
+
+@register.filter
 def add_describedby(field, error: str = ""):
     """Render a field's widget tied to its help text and errors for screen readers."""
     ids = []
     attrs: dict[str, str] = {}
     if field.help_text:
         ids.append(f"{field.id_for_label}-help")
+    if length_limit(field):
+        ids.append(f"{field.id_for_label}-limit")
     if error and field.errors:
         ids.append(f"{field.id_for_label}-error")
         attrs["aria-invalid"] = "true"

@@ -28,6 +28,11 @@ from tenants.publishing.models import (
     PublishRun,
     SourceKind,
 )
+from tenants.publishing.services.template_check import (
+    TemplateCheckFailed,
+    stored_source,
+    template_check_or_refuse,
+)
 from tenants.publishing.services.templates import (
     template_archive,
     template_attachment_put,
@@ -121,13 +126,24 @@ def template_new(request):
         messages.info(request, "Create or import a project first: templates belong to one.")
         return redirect("/projects/")
     form = _form(request, project, None)
+    issues = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload = data.get("source")
         if data["source_kind"] == SourceKind.UPLOAD and upload is None:
             form.add_error("source", "Choose the .xlsx file of your form.")
         else:
+            source = upload.read() if upload else None
             try:
+                if data["source_kind"] == SourceKind.UPLOAD:
+                    # Checked as a publish would, before anything is saved.
+                    template_check_or_refuse(
+                        project=project,
+                        source=source,
+                        title_base=data["title_base"],
+                        form_id_base=data["form_id_base"],
+                        app_users=data["app_users"],
+                    )
                 template = template_create(
                     actor=request.user,
                     project=project,
@@ -135,26 +151,45 @@ def template_new(request):
                     form_id_base=data["form_id_base"],
                     source_kind=data["source_kind"],
                     google_sheet_url=data.get("google_sheet_url") or "",
-                    source=upload.read() if upload else None,
+                    source=source,
                     app_user_ids=[a.pk for a in data["app_users"]],
                 )
+            except TemplateCheckFailed as exc:
+                issues = exc.issues
+                apply_errors(form, exc)
             except (ValidationError, ServiceError) as exc:
                 apply_errors(form, exc)
             else:
                 messages.success(request, f"Template “{template.title_base}” added.")
                 return redirect(f"/templates/{template.pk}/")
-    return render(request, "frontend/template_form.html", _form_context(request, form, project))
+    return render(
+        request,
+        "frontend/template_form.html",
+        {**_form_context(request, form, project), "issues": issues},
+    )
 
 
 @role_required(EDITOR)
 def template_edit(request, pk: int):
     template = _template(pk)
     form = _form(request, template.project, template)
+    issues = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload = data.get("source")
         wanted = sorted(a.pk for a in data["app_users"])
+        source = upload.read() if upload is not None else None
         try:
+            if data["source_kind"] == SourceKind.UPLOAD:
+                checked = source if source is not None else stored_source(template)
+                if checked is not None:
+                    template_check_or_refuse(
+                        project=template.project,
+                        source=checked,
+                        title_base=data["title_base"],
+                        form_id_base=template.form_id_base,
+                        app_users=data["app_users"],
+                    )
             with transaction.atomic():
                 template_update(
                     template,
@@ -163,10 +198,13 @@ def template_edit(request, pk: int):
                     source_kind=data["source_kind"],
                     google_sheet_url=data.get("google_sheet_url") or "",
                 )
-                if upload is not None:
-                    template_upload_source(template, upload.read(), actor=request.user)
+                if source is not None:
+                    template_upload_source(template, source, actor=request.user)
                 if wanted != sorted(template.app_users.values_list("pk", flat=True)):
                     template_set_app_users(template, wanted, actor=request.user)
+        except TemplateCheckFailed as exc:
+            issues = exc.issues
+            apply_errors(form, exc)
         except (ValidationError, ServiceError) as exc:
             apply_errors(form, exc)
         else:
@@ -175,7 +213,7 @@ def template_edit(request, pk: int):
     return render(
         request,
         "frontend/template_form.html",
-        _form_context(request, form, template.project, template),
+        {**_form_context(request, form, template.project, template), "issues": issues},
     )
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from control_plane.accounts.models import Invitation, Membership
+from control_plane.accounts.roles import Role
 from control_plane.accounts.services.invitations import (
     invitation_create,
     invitation_resend,
@@ -19,6 +20,7 @@ from control_plane.accounts.services.memberships import (
     membership_leave,
     membership_remove,
     memberships_of,
+    removal_refusal,
 )
 from control_plane.errors import ServiceError
 from control_plane.urls_helpers import base_url
@@ -50,25 +52,32 @@ def members(request):
         else:
             messages.success(request, f"Invitation sent to {issued.invitation.email}.")
             return redirect("/members/")
+    page = listing(
+        request,
+        memberships_of(request.tenant).select_related("user"),
+        search=("user__email", "user__full_name"),
+        sorts={
+            "email": ("Email", "user__email"),
+            "role": ("Role", "role"),
+            "joined": ("Joined", "created_at"),
+        },
+        default_sort="email",
+        per_page=50,
+    )
+    # Say up front what the service would refuse, instead of offering the button.
+    owner_count = memberships_of(request.tenant).filter(role=Role.OWNER).count()
+    for membership in page.page:
+        membership.removal_refusal = removal_refusal(
+            membership,
+            actor_id=request.user.pk,
+            actor_role=request.membership.role,
+            owner_count=owner_count,
+        )
+        membership.last_owner = membership.role == Role.OWNER and owner_count == 1
     return render(
         request,
         "frontend/members.html",
-        {
-            "list": listing(
-                request,
-                memberships_of(request.tenant).select_related("user"),
-                search=("user__email", "user__full_name"),
-                sorts={
-                    "email": ("Email", "user__email"),
-                    "role": ("Role", "role"),
-                    "joined": ("Joined", "created_at"),
-                },
-                default_sort="email",
-                per_page=50,
-            ),
-            "invitations": open_invitations(request.tenant),
-            "form": form,
-        },
+        {"list": page, "invitations": open_invitations(request.tenant), "form": form},
     )
 
 

@@ -13,6 +13,7 @@ from frontend.current import current_project
 from frontend.listing import listing
 from frontend.permissions import ADMIN, has_role, role_required
 from tenants.audit.selectors import audit_events
+from tenants.audit.sentences import describe_events
 from tenants.publishing.models import (
     AppUser,
     CentralServer,
@@ -113,7 +114,9 @@ def dashboard(request):
             )
             .order_by("-created_at", "-id")[:6],
             "problems": _problems(),
-            "recent_events": audit_events()[:6] if has_role(request, ADMIN) else [],
+            "recent_events": describe_events(audit_events()[:6])
+            if has_role(request, ADMIN)
+            else [],
         },
     )
 
@@ -147,19 +150,40 @@ def runs(request):
     )
 
 
+# The audit trail's filter: groups of events by code prefix.
+AUDIT_GROUPS = [
+    ("", "All events"),
+    ("organization.", "Organization, members and tokens"),
+    ("publishing.central_server.", "Central servers"),
+    ("publishing.project.", "Projects"),
+    ("publishing.variable.", "Template variables"),
+    ("publishing.app_user", "App users"),
+    ("publishing.template.", "Form templates and publishing"),
+    ("secrets.", "Secret store"),
+]
+
+
 @role_required(ADMIN)
 def audit(request):
     code = request.GET.get("code", "").strip()
+    groups = list(AUDIT_GROUPS)
+    if code and code not in dict(groups):
+        groups.append((code, f"Codes starting with {code}"))
     page = listing(
         request,
         audit_events(code_prefix=code),
         search=("actor_label", "target_label", "code"),
         sorts={
             "when": ("When", "created_at"),
-            "code": ("Event", "code"),
+            "code": ("What happened", "code"),
             "who": ("Who", "actor_label"),
         },
         default_sort="-when",
         per_page=50,
     )
-    return render(request, "frontend/audit.html", {"list": page, "page": page.page, "code": code})
+    describe_events(page.page)
+    return render(
+        request,
+        "frontend/audit.html",
+        {"list": page, "page": page.page, "code": code, "groups": groups},
+    )

@@ -20,3 +20,8 @@ def organization_url(organization, path: str = "/") -> str:
     from control_plane.organizations.services.slugs import primary_domain_for
 
     return _origin(organization.primary_domain or primary_domain_for(organization.slug)) + path
+
+
+def organization_url_template() -> str:
+    """``http://{slug}.publishmdm.localhost:8000/``: a new organization's address, to fill in."""
+    return _origin("{slug}." + settings.BASE_DOMAIN) + "/"

@@ -35,7 +35,8 @@ def audit_record(
     schema (member changes are public rows but tenant events); otherwise the
     current tenant schema is used, and recording from ``public`` is a bug.
     """
-    target_fields: dict[str, Any] = {}
+    # A deleted object is named by ``target_label`` alone (there is nothing to point at).
+    target_fields: dict[str, Any] = {"target_label": target_label[:254]} if target_label else {}
     if target is not None:
         target_fields = {
             "target_type": target._meta.label_lower,

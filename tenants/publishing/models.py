@@ -94,11 +94,16 @@ class TemplateVariable(models.Model):
         return self.name
 
 
+# The longest value a template variable may hold (a district, a site code, a phone number...):
+# enforced here, by the services, the API, imports and the workspace's forms alike.
+VALUE_MAX_LENGTH = 1_000
+
+
 class ProjectVariableValue(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="variable_values")
     variable = models.ForeignKey(TemplateVariable, on_delete=models.CASCADE, related_name="+")
     # For sha256 variables only the digest is kept: the raw value never enters a form.
-    value = models.TextField(blank=True)
+    value = models.CharField(max_length=VALUE_MAX_LENGTH, blank=True)
 
     class Meta:
         constraints = [
@@ -171,7 +176,7 @@ class AppUserRevocation(models.Model):
 class AppUserVariableValue(models.Model):
     app_user = models.ForeignKey(AppUser, on_delete=models.CASCADE, related_name="variable_values")
     variable = models.ForeignKey(TemplateVariable, on_delete=models.CASCADE, related_name="+")
-    value = models.TextField(blank=True)
+    value = models.CharField(max_length=VALUE_MAX_LENGTH, blank=True)
 
     class Meta:
         constraints = [

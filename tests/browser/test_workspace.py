@@ -260,12 +260,37 @@ def _add_template(page, stack, tmp_path, *, title, broken=False):
     page.get_by_text(f"Template “{title}” added.").wait_for()
 
 
+def _add_template_unchecked(organization, *, title, source) -> None:
+    """A template saved by the service directly, as the API does (no check on save)."""
+    from tenants.publishing.models import AppUser, Project
+    from tenants.publishing.services.templates import template_create
+
+    connection.set_tenant(organization)
+    project = Project.objects.get(name="Acme study")
+    template_create(
+        actor=None,
+        project=project,
+        title_base=title,
+        form_id_base=title.lower().replace(" ", "_"),
+        source_kind="upload",
+        source=source.read_bytes(),
+        app_user_ids=list(AppUser.objects.filter(project=project).values_list("pk", flat=True)),
+    )
+    connection.set_schema_to_public()
+
+
 def test_an_invalid_template_shows_the_row_and_error_before_anything_reaches_central(
-    stack, owner, new_page, watch, tmp_path
+    stack, owner, new_page, watch, tmp_path, committed_org_a
 ):
     page = new_page()
     _log_in(page, stack, owner.email)
-    _add_template(page, stack, tmp_path, title="Broken survey", broken=True)
+    # The workspace checks an upload on save and refuses this one; a template can still break
+    # after it was saved (an API upload, a Google Sheet edited later): add it the API's way.
+    _add_template_unchecked(
+        committed_org_a, title="Broken survey", source=_form_file(tmp_path, broken=True)
+    )
+    page.goto(stack.org("acme", "/templates/"))
+    page.get_by_role("link", name="Broken survey").click()
     before = len(stack.central.requests)
 
     page.locator("#main").get_by_role("link", name="Publish", exact=True).click()

@@ -127,8 +127,21 @@ def test_schema_is_served_on_the_base_host_without_warnings(anonymous):
     assert "/api/v1/organizations/{slug}/archive/" in document["paths"]
     assert "platformToken" in document["components"]["securitySchemes"]
     assert not any(p.startswith("/api/v1/projects") for p in document["paths"])
-    for page in ("/api/schema/swagger/", "/api/schema/redoc/"):
-        assert anonymous.get(page).status_code == 200
+    for page in ("/api/docs/", "/api/redoc/", "/api/schema/swagger/", "/api/schema/redoc/"):
+        response = anonymous.get(page)
+        assert response.status_code == 200
+        assert "<style" not in response.content.decode()
+        assert "unsafe" not in response["Content-Security-Policy"]
+
+
+def test_the_api_index_links_the_operations_and_the_docs(anonymous):
+    response = anonymous.get("/api/v1/")
+
+    assert response.status_code == 200
+    index = response.json()
+    assert index["title"] == "Publish MDM control-plane API"
+    assert index["docs"].endswith("/api/docs/") and index["schema"].endswith("/api/schema/")
+    assert index["resources"]["organizations"].endswith("/api/v1/organizations/")
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

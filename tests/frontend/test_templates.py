@@ -53,7 +53,9 @@ def test_template_errors_are_shown_next_to_their_fields(workspace, as_role):
 
     assert 'id="id_source-error"' in unreadable.content.decode()
     assert 'id="id_source-error">Choose the .xlsx file of your form.' in missing.content.decode()
-    assert 'id="id_source-error">Upload an .xlsx file' in wrong_type.content.decode()
+    assert 'id="id_source-error">This file is not an Excel workbook (.xlsx).' in (
+        wrong_type.content.decode()
+    )
     assert 'id="id_form_id_base-error">Start with a letter' in bad_id.content.decode()
     assert 'id="id_form_id_base-error">A template with form id household' in taken.content.decode()
 

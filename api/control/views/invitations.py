@@ -26,6 +26,8 @@ ID_PATH = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 @extend_schema(tags=["invitations"], parameters=[ORG_PATH])
 class InvitationViewSet(ControlViewSet):
+    """Invitations to join an organization, sent by the platform (e.g. its first owner)."""
+
     serializer_class = InvitationSerializer
     ordering = ("-created_at",)
     ordering_fields = ("created_at", "email")

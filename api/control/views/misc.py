@@ -9,6 +9,8 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.common.index import api_index
+from api.control.schema import SPECTACULAR_OVERRIDES
 from api.control.serializers import (
     PlanSerializer,
     SignupResultSerializer,
@@ -103,3 +105,30 @@ class SignupView(ControlAPIView):
             },
         }
         return Response(SignupResultSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class ApiIndexView(ControlAPIView):
+    """``GET /api/v1/``: links to the operations, the OpenAPI document and the docs (public)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response(
+            api_index(
+                request,
+                title=SPECTACULAR_OVERRIDES["TITLE"],
+                resources={
+                    "organizations": "control-organization-list",
+                    "plans": "control-plan-list",
+                    "token": "control-token",
+                    "signup": "control-signup",
+                },
+                names={
+                    "schema": "control-schema",
+                    "docs": "control-docs",
+                    "redoc": "control-redoc",
+                },
+            )
+        )

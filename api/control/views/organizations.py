@@ -43,6 +43,8 @@ STATUS_FILTER = OpenApiParameter(
 
 @extend_schema(tags=["organizations"], parameters=[SLUG_PATH])
 class OrganizationViewSet(ControlViewSet):
+    """Organizations of the platform: their status, provisioning steps, plan and domains."""
+
     serializer_class = OrganizationSerializer
     lookup_field = "slug"
     lookup_value_regex = "[a-z0-9-]+"

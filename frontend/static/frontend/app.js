@@ -23,12 +23,10 @@
     document.cookie =
       "theme=" + theme + "; path=/; max-age=31536000; SameSite=Lax" +
       (domain ? "; domain=" + domain : "");
-    document.querySelectorAll("[data-theme-toggle]").forEach(function (button) {
-      button.setAttribute("aria-pressed", theme === "dark" ? "true" : "false");
-    });
   }
+  /* The button's words name the theme it switches to (CSS shows the right one), so it is an
+     action button, not a toggle with a pressed state. */
   document.querySelectorAll("[data-theme-toggle]").forEach(function (button) {
-    button.setAttribute("aria-pressed", effectiveTheme() === "dark" ? "true" : "false");
     button.addEventListener("click", function () {
       setTheme(effectiveTheme() === "dark" ? "light" : "dark");
     });
@@ -177,20 +175,48 @@
     });
   });
 
-  /* Form id suggested from the title while the person has not typed one. */
+  /* An identifier suggested from a name while the person has not typed their own: the form
+     id from a template's title, an organization's address from its name. It follows the name
+     until the person edits it, also after the page comes back with an error (a value that
+     still equals the suggestion counts as not edited). */
+  function slugify(text, separator, maxLength) {
+    var slug = text
+      .toLowerCase()
+      .normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .replace(/[^a-z0-9]+/g, separator)
+      .replace(new RegExp("^" + separator + "+|" + separator + "+$", "g"), "");
+    if (separator === "_") slug = slug.replace(/^(\d)/, "_$1");
+    slug = slug.slice(0, maxLength);
+    return slug.replace(new RegExp(separator + "+$"), "");
+  }
+  function suggestFrom(source, target, separator, onChange) {
+    var maxLength = parseInt(target.getAttribute("maxlength"), 10) || 60;
+    var suggest = function () { return slugify(source.value, separator, maxLength); };
+    var edited = target.value !== "" && target.value !== suggest();
+    target.addEventListener("input", function () {
+      edited = target.value !== "" && target.value !== suggest();
+      if (onChange) onChange();
+    });
+    source.addEventListener("input", function () {
+      if (!edited) target.value = suggest();
+      if (onChange) onChange();
+    });
+    if (!edited && source.value) target.value = suggest();
+    if (onChange) onChange();
+  }
   var title = document.getElementById("id_title_base");
   var formId = document.getElementById("id_form_id_base");
-  if (title && formId && !formId.value) {
-    var touched = false;
-    formId.addEventListener("input", function () { touched = true; });
-    title.addEventListener("input", function () {
-      if (touched) return;
-      formId.value = title.value
-        .toLowerCase()
-        .normalize("NFD").replace(/[\u0300-\u036f]/g, "")
-        .replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "")
-        .replace(/^(\d)/, "_$1")
-        .slice(0, 60);
+  if (title && formId) suggestFrom(title, formId, "_");
+
+  /* <input data-slug-from="id_x"> follows that field; [data-address-preview] shows the address. */
+  document.querySelectorAll("[data-slug-from]").forEach(function (slugInput) {
+    var source = document.getElementById(slugInput.getAttribute("data-slug-from"));
+    var preview = document.querySelector("[data-address-preview]");
+    if (!source) return;
+    suggestFrom(source, slugInput, "-", function () {
+      if (!preview) return;
+      var template = preview.getAttribute("data-template");
+      preview.textContent = template.replace("{slug}", slugInput.value || "your-address");
     });
-  }
+  });
 })();

@@ -148,8 +148,27 @@ def _unreadable(reason: str) -> TemplateError:
     )
 
 
+NOT_XLSX = "This file is not an Excel workbook (.xlsx)."
+
+
+def _is_xlsx_package(data: bytes) -> bool:
+    """A zip holding a workbook part: what Excel, LibreOffice and Google Sheets export."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+    return "[Content_Types].xml" in names and any(n.startswith("xl/workbook") for n in names)
+
+
 def read_workbook(data: bytes) -> SourceForm:
-    """Parse an .xlsx template. Raises TemplateError for unreadable or broken workbooks."""
+    """Parse an .xlsx template. Raises TemplateError for unreadable or broken workbooks.
+
+    Something else altogether (a CSV, an old .xls, a PDF, a Word file) is told so in
+    words, not with the zip library's “File is not a zip file”.
+    """
+    if not _is_xlsx_package(data):
+        raise TemplateError([Issue(sheet=None, row=None, message=NOT_XLSX)])
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:

@@ -184,6 +184,9 @@ def template_attachment_put(
     name = (name or "").strip()
     if not name or "/" in name or name.startswith("."):
         raise ValidationError({"name": "Use the file name the form refers to, e.g. villages.csv."})
+    limit = FormTemplateAttachment._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise ValidationError({"name": f"File names are limited to {limit} characters."})
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise ValidationError({"file": "Attachments are limited to 50 MB."})
     sha = hashlib.sha256(data).hexdigest()

@@ -15,14 +15,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from tenants.publishing.models import AppUser, Project, TemplateVariable
+from tenants.publishing.models import VALUE_MAX_LENGTH, AppUser, Project, TemplateVariable
 from tenants.publishing.services.variables import (
     ADMIN_PASSWORD,
     app_user_value_set,
     project_value_set,
 )
 
-MAX_VALUE_LENGTH = 10_000
+MAX_VALUE_LENGTH = VALUE_MAX_LENGTH
 
 
 def resolve_variables(values: Mapping[str, Any]) -> dict[str, TemplateVariable]:

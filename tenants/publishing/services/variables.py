@@ -18,6 +18,7 @@ from control_plane.errors import InvalidState
 from tenants.audit.services import audit_record
 from tenants.publishing import credentials
 from tenants.publishing.models import (
+    VALUE_MAX_LENGTH,
     VARIABLE_NAME,
     AppUser,
     AppUserVariableValue,
@@ -121,6 +122,11 @@ def _value_set(
     code: str,
 ) -> None:
     """Set or clear one value; ``admin_pw`` goes to the secret store instead."""
+    if value and len(value) > VALUE_MAX_LENGTH:
+        raise ValidationError(
+            f"Values of {variable.name} are limited to {VALUE_MAX_LENGTH} characters "
+            f"(this one has {len(value)})."
+        )
     with transaction.atomic():
         if variable.name == ADMIN_PASSWORD:
             if value:
@@ -172,17 +178,22 @@ def app_user_value_set(
     )
 
 
+def project_form_values(project: Project) -> dict[str, str]:
+    """The project's own values as forms receive them (no ``admin_pw``)."""
+    return {
+        row.variable.name: row.value
+        for row in ProjectVariableValue.objects.filter(project=project).select_related("variable")
+        if row.variable.name != ADMIN_PASSWORD
+    }
+
+
 def values_for_app_users(project: Project, app_users: list[AppUser]) -> dict[int, dict[str, str]]:
     """Form variables per app user: project values overridden by the app user's own.
 
     ``admin_pw`` is left out: it belongs to Collect's settings, not to forms.
     Values are final (already digested where the variable says sha256).
     """
-    base = {
-        row.variable.name: row.value
-        for row in ProjectVariableValue.objects.filter(project=project).select_related("variable")
-        if row.variable.name != ADMIN_PASSWORD
-    }
+    base = project_form_values(project)
     result = {app_user.pk: dict(base) for app_user in app_users}
     overrides = AppUserVariableValue.objects.filter(app_user__in=app_users).select_related(
         "variable"

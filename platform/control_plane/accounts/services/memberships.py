@@ -12,6 +12,24 @@ from control_plane.accounts.services.permissions import require_role
 from control_plane.errors import InvalidState, NotAllowed
 from tenants.audit.services import audit_record
 
+LAST_OWNER_REMOVAL = "The last owner cannot leave or be removed; make someone else owner first."
+OWNER_REMOVES_OWNER = "Only an owner can remove an owner."
+
+
+def removal_refusal(
+    membership: Membership, *, actor_id: int, actor_role: str, owner_count: int
+) -> str | None:
+    """Why ``membership_remove`` would refuse this (for pages to say so up front), or None."""
+    if membership.role == Role.OWNER and owner_count == 1:
+        return LAST_OWNER_REMOVAL
+    if (
+        membership.user_id != actor_id
+        and membership.role == Role.OWNER
+        and actor_role != Role.OWNER
+    ):
+        return OWNER_REMOVES_OWNER
+    return None
+
 
 def _owner_count(organization) -> int:
     return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
@@ -67,11 +85,9 @@ def membership_remove(membership: Membership, *, actor: Any) -> None:
         if not is_self:
             remover = require_role(actor, organization, Role.ADMIN, "remove members")
             if membership.role == Role.OWNER and remover != Role.OWNER:
-                raise NotAllowed("Only an owner can remove an owner.")
+                raise NotAllowed(OWNER_REMOVES_OWNER)
         if membership.role == Role.OWNER and _owner_count(organization) == 1:
-            raise InvalidState(
-                "The last owner cannot leave or be removed; make someone else owner first."
-            )
+            raise InvalidState(LAST_OWNER_REMOVAL)
         email = membership.user.email
         membership.delete()
         audit_record(
