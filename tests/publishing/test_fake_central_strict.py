@@ -108,8 +108,11 @@ def test_rejected_publish_is_409_6_with_details_and_the_draft_keeps_its_version(
     assert after["version"] == "2" and after["sha256"] == before["sha256"]
     (form,) = fake_central.forms(pid)
     assert 'version="2"' in form.draft.xml
-    assert api.publish(pid, "household").status_code == 200
-    assert fake_central.published_versions(pid, "household") == ["1", "2"]
+    assert api.publish(pid, "household", version="3").status_code == 200
+    assert fake_central.published_versions(pid, "household") == ["1", "3"]
+    (form,) = fake_central.forms(pid)
+    assert 'version="3"' in form.current.xml
+    assert form.current.sha256 == hashlib.sha256(form.current.xml.encode()).hexdigest()
 
 
 def test_forms_carry_centrals_fields(api):

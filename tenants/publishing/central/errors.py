@@ -18,7 +18,8 @@ class CentralError(Exception):
         operation: what we were doing, in words ("create form 'household' in project 3").
         status: the HTTP status, or ``None`` when no answer came (network, timeout).
         code: Central's problem code such as ``409.3``, when Central sent one.
-        message: Central's message (or our description when Central sent none).
+        message: Central's message (or our description when Central sent none); for a
+            network failure, the whole sentence naming the server and the operation.
         body: Central's JSON error body (``{"code": ..., "message": ..., "details": ...}``),
             or ``None`` when the answer was not JSON.
     """

@@ -258,6 +258,13 @@ def session_registry() -> SessionRegistry:
         return _registry
 
 
+def forget_sessions(base_url: str | None = None) -> None:
+    """Drop this process's cached sessions for ``base_url`` (all if None) without telling
+    Central: for a server known to be gone (a test's fake Central that stopped)."""
+    if _registry is not None:
+        _registry.forget(base_url)
+
+
 def parse_expiry(value: object) -> datetime | None:
     """Central's ``expiresAt``/``createdAt`` (ISO 8601, ``Z``) as an aware datetime, or None."""
     if not isinstance(value, str):

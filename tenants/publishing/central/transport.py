@@ -416,7 +416,7 @@ def _describe_network_error(exc: requests.RequestException, timeout: float) -> s
             return "host name not found"
         if isinstance(cause, ConnectionResetError):
             return "connection reset"
-        if isinstance(cause, TimeoutError | socket.timeout):
+        if isinstance(cause, TimeoutError):
             return f"no connection within {timeout:g} s"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed"

@@ -24,17 +24,7 @@ __all__ = ["FakeCentral", "Recorded", "fake_central"]
 def fake_central() -> Iterator[FakeCentral]:
     """A running fake Central with no accounts; stopped after the test."""
     fake = FakeCentral().start()
-    base_url = fake.base_url
     try:
         yield fake
     finally:
         fake.stop()
-        _forget_sessions(base_url)
-
-
-def _forget_sessions(base_url: str) -> None:
-    """Sessions a test's code cached for this fake die with it: a later fake on the same
-    port must not be sent them (it would answer 401.2 and add a login to the counts)."""
-    from tenants.publishing.central.sessions import session_registry
-
-    session_registry().forget(base_url)

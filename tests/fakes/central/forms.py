@@ -150,6 +150,8 @@ class FormRoutes(DatasetRoutes):
         if version is not None:  # Central writes a new def with the version set in the XML
             draft.xml = _set_version(draft.xml, version)
             draft.version = version
+            parsed = parse_xform(draft.xml)
+            draft.hash, draft.sha, draft.sha256 = parsed.hash, parsed.sha, parsed.sha256
         draft.published_at = now()
         draft.draft_token = draft.enketo_id = None
         if form.enketo_id is None:

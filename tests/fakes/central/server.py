@@ -89,9 +89,11 @@ class FakeCentral:
 
     def stop(self) -> None:
         if self._server is not None:
+            base_url = self.base_url
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            _forget_cached_sessions(base_url)
 
     @property
     def base_url(self) -> str:
@@ -271,6 +273,14 @@ class FakeCentral:
         with self._slots:
             self.in_flight -= 1
             self._slots.notify()
+
+
+def _forget_cached_sessions(base_url: str) -> None:
+    """Sessions the code under test cached for this fake die with it: a later fake on the
+    same port must not be sent them, and process exit must not try to log them out."""
+    from tenants.publishing.central.sessions import forget_sessions
+
+    forget_sessions(base_url)
 
 
 def _login_email(body: bytes) -> str | None:
