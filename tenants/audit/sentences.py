@@ -45,6 +45,10 @@ SENTENCES: dict[str, str] = {
     "publishing.variable.deleted": "{actor} deleted the template variable {target}",
     "publishing.app_user.created": "{actor} added the app user {target}",
     "publishing.app_user.deleted": "{actor} deleted the app user {target}",
+    "publishing.app_user.central_revoked": "The app user {target} lost its access in Central",
+    "publishing.app_user.central_revoke_failed": (
+        "Removing the app user {target} from Central failed: {error}"
+    ),
     "publishing.app_user.variable_set": "{actor} changed {variable} for the app user {target}",
     "publishing.app_users.imported": (
         "{actor} imported app users into {target} ({created} added, {updated} updated)"
@@ -52,6 +56,9 @@ SENTENCES: dict[str, str] = {
     "publishing.template.created": "{actor} added the form template {target}",
     "publishing.template.updated": "{actor} changed the form template {target}",
     "publishing.template.deleted": "{actor} deleted the form template {target}",
+    "publishing.template.archived": "{actor} archived the form template {target}",
+    "publishing.template.restored": "{actor} restored the form template {target}",
+    "publishing.template.rollback_requested": "{actor} asked to roll back {target}",
     "publishing.template.source_uploaded": "{actor} uploaded a new spreadsheet for {target}",
     "publishing.template.attachment_set": "{actor} attached {name} to {target}",
     "publishing.template.app_users_set": "{actor} changed which app users get {target}",
