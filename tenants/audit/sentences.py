@@ -55,7 +55,6 @@ SENTENCES: dict[str, str] = {
     ),
     "publishing.template.created": "{actor} added the form template {target}",
     "publishing.template.updated": "{actor} changed the form template {target}",
-    "publishing.template.deleted": "{actor} deleted the form template {target}",
     "publishing.template.archived": "{actor} archived the form template {target}",
     "publishing.template.restored": "{actor} restored the form template {target}",
     "publishing.template.rollback_requested": "{actor} asked to roll back {target}",
