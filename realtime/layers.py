@@ -33,6 +33,7 @@ from typing import Any
 import psycopg
 import structlog
 from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import connection, connections
@@ -156,7 +157,8 @@ class PostgresChannelLayer(InMemoryChannelLayer):
             channel_capacity=channel_capacity,
             **kwargs,
         )
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", channel):
+        if not re.fullmatch(settings.REALTIME_CHANNEL_PREFIX_PATTERN, channel):
+            # Settings refuse a bad REALTIME_CHANNEL_PREFIX at start-up; this guards direct use.
             raise ImproperlyConfigured(f"Not a usable LISTEN channel prefix: {channel!r}")
         self.notify_channel = f"{channel}_realtime"
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}

@@ -28,18 +28,57 @@ os.environ.setdefault("SPARE_POOL_SIZE", "0")
 os.environ.setdefault("MIGRATION_PARALLELISM", "2")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 # Our own channel prefix, so a test run never talks to a dev server on the same Redis.
-os.environ.setdefault("REALTIME_CHANNEL_PREFIX", f"pmdm-test-{os.getpid()}")
+os.environ.setdefault("REALTIME_CHANNEL_PREFIX", f"pmdm_test_{os.getpid()}")
 # Files written by tests (storage prefixes, purges) go to a private folder per
 # process, never to the developer's .data/media.
 _MEDIA_ROOT = tempfile.mkdtemp(prefix="pmdm-test-media-")
 os.environ["MEDIA_ROOT"] = _MEDIA_ROOT
 atexit.register(shutil.rmtree, _MEDIA_ROOT, ignore_errors=True)
+# Static files come from the apps (WhiteNoise's finders); an empty STATIC_ROOT that
+# exists keeps WhiteNoise from warning, per request, that collectstatic never ran.
+_STATIC_ROOT = tempfile.mkdtemp(prefix="pmdm-test-static-")
+os.environ["STATIC_ROOT"] = _STATIC_ROOT
+atexit.register(shutil.rmtree, _STATIC_ROOT, ignore_errors=True)
 
 if not os.environ.get("DATABASE_URL"):
     # No server given: run on the embedded PostgreSQL like the product does.
     from control_plane.embedded_db import ensure_database
 
     ensure_database()
+
+
+# --- processes started by tests -------------------------------------------------------
+
+
+def child_process_env(**overrides: str) -> dict[str, str]:
+    """The environment of a process a test starts (a worker, daphne, a command).
+
+    Built from this process's settings object, so the child uses the same
+    (test) database - over TCP or the embedded server's Unix socket alike -
+    the same keys, files and channel prefix. ``overrides`` win.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    from control_plane.dburl import database_url
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "control_plane.settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "SECRETS_MASTER_KEYS": ",".join(settings.SECRETS_MASTER_KEYS),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "STATIC_ROOT": str(settings.STATIC_ROOT),
+        "BASE_DOMAIN": settings.BASE_DOMAIN,
+        "REDIS_URL": settings.REDIS_URL,
+        "REALTIME_CHANNEL_PREFIX": settings.REALTIME_CHANNEL_PREFIX,
+        "CENTRAL_ALLOWED_INTERNAL_HOSTS": ",".join(settings.CENTRAL_ALLOWED_INTERNAL_HOSTS),
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(overrides)
+    return env
 
 
 # --- no outbound network ----------------------------------------------------------

@@ -18,7 +18,6 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 DATABASE_NAME = "publishmdm"
 
@@ -29,7 +28,9 @@ def data_dir() -> Path:
 
 
 def _database_url(socket_dir: Path, database: str) -> str:
-    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{database}"
+    from control_plane.dburl import database_url
+
+    return database_url({"USER": "postgres", "HOST": str(socket_dir), "NAME": database})
 
 
 def _create_database(socket_dir: Path, database: str) -> None:

@@ -8,6 +8,7 @@ PostgreSQL under ``.data/`` and exported its URL before Django loads this file.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import unquote
@@ -205,7 +206,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Publish MDM <norepl
 
 # Static files and storage -----------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 S3_BUCKET = env.str("S3_BUCKET", default="")
 STORAGES = {
@@ -341,6 +342,16 @@ PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", de
 # groups live in the server process and group sends from any process (the job
 # worker included) travel through PostgreSQL LISTEN/NOTIFY.
 REALTIME_CHANNEL_PREFIX = env.str("REALTIME_CHANNEL_PREFIX", default="pmdm")
+# One rule for every layer, checked now rather than on the first socket: the
+# prefix names a PostgreSQL LISTEN channel in embedded mode (and a Redis key
+# prefix otherwise), so a deployment can switch layers without renaming it.
+REALTIME_CHANNEL_PREFIX_PATTERN = r"[a-z_][a-z0-9_]{0,40}"
+if not re.fullmatch(REALTIME_CHANNEL_PREFIX_PATTERN, REALTIME_CHANNEL_PREFIX):
+    raise ImproperlyConfigured(
+        f"REALTIME_CHANNEL_PREFIX={REALTIME_CHANNEL_PREFIX!r} is not allowed: use 1 to 41 "
+        "characters among lowercase letters a-z, digits 0-9 and underscores (_), "
+        "not starting with a digit (e.g. 'pmdm' or 'pmdm_staging')."
+    )
 REALTIME_REDIS_LAYER = env.str("REALTIME_REDIS_LAYER", default="pubsub")
 _CHANNEL_CAPACITY = env.int("REALTIME_CHANNEL_CAPACITY", default=1000)
 # redis-py 8 times reads out after 5 s by default, exactly when channels-redis'

@@ -162,3 +162,37 @@ def test_settings_choose_the_layer_from_the_environment():
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         )
         assert result.stdout.strip().splitlines()[-1] == backend, (redis_url, flavour)
+
+
+def test_a_bad_channel_prefix_stops_start_up_naming_the_allowed_characters():
+    """Checked when settings load (every process), not when the first socket connects."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='control_plane.settings';"
+        "django.setup(); from django.conf import settings;"
+        "print(settings.CHANNEL_LAYERS['default']['CONFIG'])"
+    )
+    base = {**os.environ, "REDIS_URL": "", "PYTHONPATH": f"{ROOT}/platform:{ROOT}"}
+    for bad in ("pmdm-test-123", "Pmdm", "1pmdm", "pmdm.x", "p" * 42, ""):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**base, "REALTIME_CHANNEL_PREFIX": bad},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode != 0, bad
+        assert "ImproperlyConfigured" in result.stderr, bad
+        assert "REALTIME_CHANNEL_PREFIX" in result.stderr, bad
+        assert "lowercase letters a-z, digits 0-9 and underscores" in result.stderr, bad
+    for good in ("pmdm", "pmdm_test_4242", "_x", "p" * 41):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**base, "REALTIME_CHANNEL_PREFIX": good},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"'channel': '{good}'" in result.stdout
