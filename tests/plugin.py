@@ -81,6 +81,69 @@ def child_process_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+# --- Redis ---------------------------------------------------------------------------
+
+REDIS_MISSING = (
+    "Redis is not available: REDIS_URL is unset and redis-server is not on PATH "
+    "(apt-get install redis-server); only the tests of the Redis channel layers are skipped."
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """``REDIS_URL`` when it is set (CI), else a private ``redis-server`` on a free port.
+
+    The server lives as long as the test session (each xdist worker has its own),
+    keeps nothing on disk, and listens on loopback only. Tests that need Redis are
+    skipped, with the reason above, only when there is no Redis binary at all.
+    """
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip(REDIS_MISSING)
+    import subprocess
+    import time
+
+    import redis
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"redis-server did not start: {process.stderr.read().decode()[-2000:]}"
+                    ) from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 # --- no outbound network ----------------------------------------------------------
 
 _real_connect = socket.socket.connect
