@@ -17,9 +17,13 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 DATABASE_NAME = "publishmdm"
+
+# How this process lets go of the server it started or joined (see ``stop``).
+_release: Callable[[], None] | None = None
 
 
 def data_dir() -> Path:
@@ -56,6 +60,9 @@ def _start_with_wheel(pgdata: Path) -> Path:
     socket_dir = server.get_postmaster_info().socket_dir
     if socket_dir is None:
         raise RuntimeError("embedded PostgreSQL did not report a socket directory")
+    global _release
+    # The wheel stops the server when its last user process lets go (also at exit).
+    _release = server.cleanup
     return Path(socket_dir)
 
 
@@ -183,6 +190,8 @@ def _start_with_system_binaries(pgdata: Path) -> Path:
             )
 
         atexit.register(stop)
+        global _release
+        _release = stop
     return socket_dir
 
 
@@ -205,3 +214,18 @@ def ensure_database() -> str:
     elapsed = (time.perf_counter() - started) * 1000
     os.environ.setdefault("PUBLISHMDM_EMBEDDED_DB_MS", f"{elapsed:.0f}")
     return url
+
+
+def stop() -> bool | None:
+    """Let go of the embedded server now, instead of at exit; is it stopped?
+
+    ``None`` when this process never started or joined one (``DATABASE_URL``
+    was given), ``True`` once the server is down, ``False`` when another
+    process of this checkout still uses it (it stops when that one exits).
+    """
+    global _release
+    if _release is None:
+        return None
+    release, _release = _release, None
+    release()
+    return not (data_dir() / "postgres" / "postmaster.pid").exists()

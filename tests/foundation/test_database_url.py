@@ -13,6 +13,7 @@ import pytest
 from control_plane.dburl import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.embedded
 
 READ_BACK = (
     "import json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'control_plane.settings';"

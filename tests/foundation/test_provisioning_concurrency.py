@@ -24,7 +24,7 @@ from control_plane.organizations.services.provisioning import (
 )
 from control_plane.organizations.services.spare_pool import spare_pool_fill
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 def _race(*calls):

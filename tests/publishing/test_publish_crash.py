@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from django.db import connection
 
 from tenants.publishing.models import FormTemplateVersion, ItemStatus, PublishRun, RunStatus
@@ -17,6 +18,7 @@ from tests.plugin import child_process_env
 from tests.publishing.publishing_helpers import app_users, template_for, with_district
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.embedded  # the child worker reaches the embedded server by its socket
 
 CHILD = """
 import os, sys

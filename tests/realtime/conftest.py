@@ -12,12 +12,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every socket test is also one of the embedded checks (``-m embedded``): without
+    REDIS_URL the PostgreSQL layer carries them, and the Redis ones get a private Redis."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.embedded)
 
 
 def sync_db(function: Callable[..., Any]) -> Callable[..., Any]:
