@@ -144,6 +144,44 @@ def redis_url():
             process.kill()
 
 
+# --- S3 ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A fake S3 (moto's server, as strict as S3 about signatures) for the session."""
+    from tests.fakes.s3 import FakeS3
+
+    server = FakeS3().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings):
+    """Switch the default storage to S3 - our own configuration - on a fresh bucket.
+
+    Yields the bucket's name; ``s3_server.keys(bucket, prefix)`` shows what is in it.
+    """
+    from control_plane.s3 import s3_storage as storage_options
+
+    bucket = f"pmdm-test-{uuid.uuid4().hex[:12]}"
+    s3_server.client().create_bucket(Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": storage_options(
+            bucket=bucket,
+            endpoint_url=s3_server.endpoint_url,
+            region=s3_server.region,
+            access_key=s3_server.access_key,
+            secret_key=s3_server.secret_key,
+            url_expiry=120,
+        ),
+    }
+    yield bucket
+    s3_server.clock_offset = 0.0
+
+
 # --- no outbound network ----------------------------------------------------------
 
 _real_connect = socket.socket.connect

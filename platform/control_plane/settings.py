@@ -219,20 +219,22 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if S3_BUCKET:
-    # Organizations' files go to S3 under tenants/<schema>/ (control_plane.storage).
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
-            "region_name": env.str("S3_REGION", default="") or None,
-            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
-            "default_acl": None,
-            "file_overwrite": False,
-            "querystring_auth": True,
-        },
-    }
+    # Organizations' files go to S3 under tenants/<schema>/ (control_plane.storage);
+    # downloads redirect to presigned URLs valid for S3_URL_EXPIRY seconds.
+    from control_plane.s3 import s3_storage
+
+    try:
+        STORAGES["default"] = s3_storage(
+            bucket=S3_BUCKET,
+            endpoint_url=env.str("S3_ENDPOINT_URL", default=""),
+            region=env.str("S3_REGION", default=""),
+            access_key=env.str("S3_ACCESS_KEY_ID", default=""),
+            secret_key=env.str("S3_SECRET_ACCESS_KEY", default=""),
+            url_expiry=env.int("S3_URL_EXPIRY", default=300),
+            addressing_style=env.str("S3_ADDRESSING_STYLE", default="auto"),
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
