@@ -294,10 +294,19 @@ class _SenderLoop:
     def __init__(self) -> None:
         self.layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, name="realtime-sender", daemon=True
-        )
+        self.thread = threading.Thread(target=self._run, name="realtime-sender", daemon=True)
         self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_forever()
+        finally:
+            # Closed here, on its own thread once stopped: channels-redis hooks
+            # loop.close() to await the release of that loop's connections. A loop
+            # left unclosed was closed by the garbage collector at some random
+            # moment, often on a thread running another loop, where that release
+            # cannot run ("coroutine RedisLoopLayer.flush was never awaited").
+            self.loop.close()
 
     def group_send(self, group: str, message: dict[str, Any]) -> None:
         future = asyncio.run_coroutine_threadsafe(self.layer.group_send(group, message), self.loop)
@@ -305,6 +314,7 @@ class _SenderLoop:
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=SEND_TIMEOUT)
 
 
 _sender: tuple[int, Any] | None = None  # (pid, sender)

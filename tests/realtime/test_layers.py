@@ -196,3 +196,24 @@ def test_a_bad_channel_prefix_stops_start_up_naming_the_allowed_characters():
         )
         assert result.returncode == 0, result.stderr[-2000:]
         assert f"'channel': '{good}'" in result.stdout
+
+
+def test_a_replaced_sender_loop_closes_and_releases_its_redis_connections(
+    settings, redis_url, channel_prefix
+):
+    """Sync senders on the list layer use a loop thread; replacing the layer ends it cleanly."""
+    from realtime import layers
+    from tests.realtime.conftest import layer_config
+
+    settings.CHANNEL_LAYERS = {"default": layer_config("redis-core", channel_prefix, redis_url)}
+    layers.group_send_from_sync(org_group("org_acme"), {"type": "test.ping"})
+    sender = layers._sender[1]
+    assert isinstance(sender, layers._SenderLoop)
+    loop_layer = sender.layer._layers[sender.loop]  # channels-redis' per-loop connections
+    assert loop_layer._connections
+
+    settings.CHANNEL_LAYERS = {"default": layer_config("postgres", channel_prefix)}
+
+    assert not sender.thread.is_alive()
+    assert sender.loop.is_closed()
+    assert loop_layer._connections == {}
