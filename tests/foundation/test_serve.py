@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -65,9 +66,11 @@ def test_ctrl_c_stops_the_worker_and_the_embedded_database_and_says_so(tmp_path)
         if serve.poll() is None:
             serve.kill()
             serve.wait()
-        if (pgdata / "postmaster.pid").exists():
+        if (pgdata / "postmaster.pid").exists():  # serve failed to stop it: do it here
+            as_owner = ["runuser", "-u", pgdata.owner(), "--"] if os.geteuid() == 0 else []
+            pg_ctl = str(_wheel_bindir() / "pg_ctl")
             subprocess.run(
-                [str(_wheel_bindir() / "pg_ctl"), "-D", str(pgdata), "-m", "immediate", "stop"],
+                [*as_owner, pg_ctl, "-D", str(pgdata), "-m", "immediate", "-w", "stop"],
                 capture_output=True,
             )
 
