@@ -199,11 +199,21 @@ def _psycopg_connect():
 
 
 def _dump_schema(name: str) -> str:
-    """``pg_dump`` of one schema, structure and rows, as plain SQL without psql commands."""
+    """``pg_dump`` of one schema, structure and rows, as plain SQL without psql commands.
+
+    The ``pg_dump`` must be as new as the server (the embedded server is
+    PostgreSQL 18, a distribution's may be older): ``client_program`` finds one,
+    the embedded wheel's own first.
+    """
     from django.db import connection
 
+    from control_plane.embedded_db import client_program
+
+    connection.ensure_connection()
+    server_major = connection.connection.info.server_version // 10000
     settings = connection.settings_dict
-    command = ["pg_dump", "--schema", name, "--inserts", "--no-owner", "--no-privileges"]
+    pg_dump = client_program("pg_dump", server_major)
+    command = [pg_dump, "--schema", name, "--inserts", "--no-owner", "--no-privileges"]
     for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
         if settings.get(key):
             command += [flag, str(settings[key])]

@@ -31,6 +31,8 @@ It runs in a database of its own, created and dropped here::
     uv run python benchmarks/terraform.py [--orgs 20] [--parallelism 10] \\
         [--provisioning pool|migrate] [--admin-url postgres://postgres@127.0.0.1:5432/postgres]
 
+Without ``--admin-url``/``DATABASE_URL`` it runs on the embedded PostgreSQL.
+
 Needs ``terraform`` (``TERRAFORM``, PATH or /usr/local/bin) and ``uv``.
 """
 
@@ -76,7 +78,27 @@ def free_port() -> int:
 
 
 def psql(admin_url: str, sql: str) -> None:
-    subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True)
+    """Run one statement (CREATE/DROP DATABASE) with psycopg: no psql binary needed."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def default_admin_url() -> str:
+    """``BENCH_ADMIN_URL``, else the ``postgres`` database of DATABASE_URL's server, else of
+    the embedded PostgreSQL (started here when DATABASE_URL is unset, as manage.py does)."""
+    if os.environ.get("BENCH_ADMIN_URL"):
+        return os.environ["BENCH_ADMIN_URL"]
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        for entry in (str(ROOT / "platform"), str(ROOT)):
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
+        from control_plane.embedded_db import ensure_database
+
+        url = ensure_database()
+    return urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path="/postgres", query=""))
 
 
 def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
@@ -191,10 +213,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--admin-url",
-        default=os.environ.get("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="A database URL allowed to CREATE and DROP DATABASE.",
+        help="A database URL allowed to CREATE and DROP DATABASE (default: BENCH_ADMIN_URL, "
+        "else DATABASE_URL's server, else the embedded PostgreSQL).",
     )
     args = parser.parse_args()
+    args.admin_url = args.admin_url or default_admin_url()
     binary = terraform_binary()
     if binary is None:
         print("terraform not found (set TERRAFORM); nothing measured.")

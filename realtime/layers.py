@@ -33,6 +33,7 @@ from typing import Any
 import psycopg
 import structlog
 from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import connection, connections
@@ -156,7 +157,8 @@ class PostgresChannelLayer(InMemoryChannelLayer):
             channel_capacity=channel_capacity,
             **kwargs,
         )
-        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", channel):
+        if not re.fullmatch(settings.REALTIME_CHANNEL_PREFIX_PATTERN, channel):
+            # Settings refuse a bad REALTIME_CHANNEL_PREFIX at start-up; this guards direct use.
             raise ImproperlyConfigured(f"Not a usable LISTEN channel prefix: {channel!r}")
         self.notify_channel = f"{channel}_realtime"
         self._states: dict[asyncio.AbstractEventLoop, _LoopState] = {}
@@ -292,10 +294,19 @@ class _SenderLoop:
     def __init__(self) -> None:
         self.layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, name="realtime-sender", daemon=True
-        )
+        self.thread = threading.Thread(target=self._run, name="realtime-sender", daemon=True)
         self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_forever()
+        finally:
+            # Closed here, on its own thread once stopped: channels-redis hooks
+            # loop.close() to await the release of that loop's connections. A loop
+            # left unclosed was closed by the garbage collector at some random
+            # moment, often on a thread running another loop, where that release
+            # cannot run ("coroutine RedisLoopLayer.flush was never awaited").
+            self.loop.close()
 
     def group_send(self, group: str, message: dict[str, Any]) -> None:
         future = asyncio.run_coroutine_threadsafe(self.layer.group_send(group, message), self.loop)
@@ -303,6 +314,7 @@ class _SenderLoop:
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=SEND_TIMEOUT)
 
 
 _sender: tuple[int, Any] | None = None  # (pid, sender)

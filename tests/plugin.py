@@ -28,18 +28,158 @@ os.environ.setdefault("SPARE_POOL_SIZE", "0")
 os.environ.setdefault("MIGRATION_PARALLELISM", "2")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 # Our own channel prefix, so a test run never talks to a dev server on the same Redis.
-os.environ.setdefault("REALTIME_CHANNEL_PREFIX", f"pmdm-test-{os.getpid()}")
+os.environ.setdefault("REALTIME_CHANNEL_PREFIX", f"pmdm_test_{os.getpid()}")
 # Files written by tests (storage prefixes, purges) go to a private folder per
 # process, never to the developer's .data/media.
 _MEDIA_ROOT = tempfile.mkdtemp(prefix="pmdm-test-media-")
 os.environ["MEDIA_ROOT"] = _MEDIA_ROOT
 atexit.register(shutil.rmtree, _MEDIA_ROOT, ignore_errors=True)
+# Static files come from the apps (WhiteNoise's finders); an empty STATIC_ROOT that
+# exists keeps WhiteNoise from warning, per request, that collectstatic never ran.
+_STATIC_ROOT = tempfile.mkdtemp(prefix="pmdm-test-static-")
+os.environ["STATIC_ROOT"] = _STATIC_ROOT
+atexit.register(shutil.rmtree, _STATIC_ROOT, ignore_errors=True)
 
 if not os.environ.get("DATABASE_URL"):
     # No server given: run on the embedded PostgreSQL like the product does.
     from control_plane.embedded_db import ensure_database
 
     ensure_database()
+
+
+# --- processes started by tests -------------------------------------------------------
+
+
+def child_process_env(**overrides: str) -> dict[str, str]:
+    """The environment of a process a test starts (a worker, daphne, a command).
+
+    Built from this process's settings object, so the child uses the same
+    (test) database - over TCP or the embedded server's Unix socket alike -
+    the same keys, files and channel prefix. ``overrides`` win.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    from control_plane.dburl import database_url
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "control_plane.settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "SECRETS_MASTER_KEYS": ",".join(settings.SECRETS_MASTER_KEYS),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "STATIC_ROOT": str(settings.STATIC_ROOT),
+        "BASE_DOMAIN": settings.BASE_DOMAIN,
+        "REDIS_URL": settings.REDIS_URL,
+        "REALTIME_CHANNEL_PREFIX": settings.REALTIME_CHANNEL_PREFIX,
+        "CENTRAL_ALLOWED_INTERNAL_HOSTS": ",".join(settings.CENTRAL_ALLOWED_INTERNAL_HOSTS),
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(overrides)
+    return env
+
+
+# --- Redis ---------------------------------------------------------------------------
+
+REDIS_MISSING = (
+    "Redis is not available: REDIS_URL is unset and redis-server is not on PATH "
+    "(apt-get install redis-server); only the tests of the Redis channel layers are skipped."
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """``REDIS_URL`` when it is set (CI), else a private ``redis-server`` on a free port.
+
+    The server lives as long as the test session (each xdist worker has its own),
+    keeps nothing on disk, and listens on loopback only. Tests that need Redis are
+    skipped, with the reason above, only when there is no Redis binary at all.
+    """
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip(REDIS_MISSING)
+    import subprocess
+    import time
+
+    import redis
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"redis-server did not start: {process.stderr.read().decode()[-2000:]}"
+                    ) from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# --- S3 ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A fake S3 (moto's server, as strict as S3 about signatures) for the session."""
+    from tests.fakes.s3 import FakeS3
+
+    server = FakeS3().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings):
+    """Switch the default storage to S3 - our own configuration - on a fresh bucket.
+
+    Yields the bucket's name; ``s3_server.keys(bucket, prefix)`` shows what is in it.
+    """
+    from control_plane.s3 import s3_storage as storage_options
+
+    bucket = f"pmdm-test-{uuid.uuid4().hex[:12]}"
+    s3_server.client().create_bucket(Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": storage_options(
+            bucket=bucket,
+            endpoint_url=s3_server.endpoint_url,
+            region=s3_server.region,
+            access_key=s3_server.access_key,
+            secret_key=s3_server.secret_key,
+            url_expiry=120,
+        ),
+    }
+    yield bucket
+    s3_server.clock_offset = 0.0
 
 
 # --- no outbound network ----------------------------------------------------------

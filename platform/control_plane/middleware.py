@@ -23,6 +23,7 @@ from django.urls import set_urlconf
 
 from control_plane.logging_setup import bind_context, clear_context
 from control_plane.organizations.models import Domain, Organization, OrganizationStatus
+from control_plane.urls_helpers import base_url
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -59,6 +60,31 @@ def hostname_from_host_header(host: str) -> str:
 
 def request_hostname(request: HttpRequest) -> str:
     return hostname_from_host_header(request.get_host())
+
+
+def is_local_alias(host: str) -> bool:
+    """A name for this machine that is not ours: ``localhost``, ``*.localhost``, a loopback
+    or unspecified address (``127.0.0.1``, ``[::1]``, ``0.0.0.0``), with any port.
+
+    ``BASE_DOMAIN`` and its subdomains are never aliases: an unknown organization
+    there is a plain 404.
+    """
+    import ipaddress
+
+    if host.startswith("["):
+        name = host[1:].split("]", 1)[0]
+    else:
+        name = hostname_from_host_header(host)
+    base = settings.BASE_DOMAIN
+    if not name or name == base or name.endswith("." + base):
+        return False
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class HostKind(enum.Enum):
@@ -109,6 +135,10 @@ class TenantRoutingMiddleware:
         resolution = resolve_host(hostname)
         organization = resolution.organization
         if resolution.kind is HostKind.UNKNOWN:
+            if not settings.IS_PRODUCTION and is_local_alias(request.get_host()):
+                # Development: http://localhost:8000/ or 127.0.0.1 would be a dead end
+                # (sessions and organizations live on BASE_DOMAIN); go there instead.
+                return HttpResponseRedirect(base_url(request.get_full_path()))
             raise Http404("No organization at this address.")
         if resolution.kind is HostKind.SUSPENDED:
             return HttpResponse(

@@ -8,6 +8,7 @@ PostgreSQL under ``.data/`` and exported its URL before Django loads this file.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import unquote
@@ -205,7 +206,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"Publish MDM <norepl
 
 # Static files and storage -----------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(DATA_DIR / "static")))
+if not IS_PRODUCTION:
+    # Development serves static files from the apps (WHITENOISE_USE_FINDERS; `serve`
+    # also collects them). An existing folder keeps WhiteNoise from warning, on every
+    # middleware start, that collectstatic never ran; in production that warning stays.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
 S3_BUCKET = env.str("S3_BUCKET", default="")
 STORAGES = {
@@ -213,20 +219,22 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if S3_BUCKET:
-    # Organizations' files go to S3 under tenants/<schema>/ (control_plane.storage).
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
-            "region_name": env.str("S3_REGION", default="") or None,
-            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
-            "default_acl": None,
-            "file_overwrite": False,
-            "querystring_auth": True,
-        },
-    }
+    # Organizations' files go to S3 under tenants/<schema>/ (control_plane.storage);
+    # downloads redirect to presigned URLs valid for S3_URL_EXPIRY seconds.
+    from control_plane.s3 import s3_storage
+
+    try:
+        STORAGES["default"] = s3_storage(
+            bucket=S3_BUCKET,
+            endpoint_url=env.str("S3_ENDPOINT_URL", default=""),
+            region=env.str("S3_REGION", default=""),
+            access_key=env.str("S3_ACCESS_KEY_ID", default=""),
+            secret_key=env.str("S3_SECRET_ACCESS_KEY", default=""),
+            url_expiry=env.int("S3_URL_EXPIRY", default=300),
+            addressing_style=env.str("S3_ADDRESSING_STYLE", default="auto"),
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -346,6 +354,16 @@ PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", de
 # groups live in the server process and group sends from any process (the job
 # worker included) travel through PostgreSQL LISTEN/NOTIFY.
 REALTIME_CHANNEL_PREFIX = env.str("REALTIME_CHANNEL_PREFIX", default="pmdm")
+# One rule for every layer, checked now rather than on the first socket: the
+# prefix names a PostgreSQL LISTEN channel in embedded mode (and a Redis key
+# prefix otherwise), so a deployment can switch layers without renaming it.
+REALTIME_CHANNEL_PREFIX_PATTERN = r"[a-z_][a-z0-9_]{0,40}"
+if not re.fullmatch(REALTIME_CHANNEL_PREFIX_PATTERN, REALTIME_CHANNEL_PREFIX):
+    raise ImproperlyConfigured(
+        f"REALTIME_CHANNEL_PREFIX={REALTIME_CHANNEL_PREFIX!r} is not allowed: use 1 to 41 "
+        "characters among lowercase letters a-z, digits 0-9 and underscores (_), "
+        "not starting with a digit (e.g. 'pmdm' or 'pmdm_staging')."
+    )
 REALTIME_REDIS_LAYER = env.str("REALTIME_REDIS_LAYER", default="pubsub")
 _CHANNEL_CAPACITY = env.int("REALTIME_CHANNEL_CAPACITY", default=1000)
 # redis-py 8 times reads out after 5 s by default, exactly when channels-redis'

@@ -19,7 +19,6 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connections
@@ -31,34 +30,38 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 BASE_DOMAIN = "publishmdm.localhost"
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"Chromium is not installed at {CHROMIUM} (apt-get install chromium); "
-        "browser tests need it.",
-        allow_module_level=True,
-    )
+CHROMIUM_MISSING = (
+    f"Chromium is not installed at {CHROMIUM} (apt-get install chromium, or set "
+    "CHROMIUM_PATH); only the browser tests are skipped."
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Without Chromium, mark every browser test skipped, whatever the selection.
+
+    A marker (not a skip raised while this file loads) leaves collection
+    intact, so ``pytest tests/browser``, one file or one test id all end in a
+    clean skip with the reason in the summary, and no fixture here ever runs.
+    """
+    if CHROMIUM.exists():
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.skip(reason=CHROMIUM_MISSING))
+
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from tests.fakes.central.server import FakeCentral  # noqa: E402
+from tests.plugin import child_process_env  # noqa: E402
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _database_url() -> str:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = quote(db.get("HOST") or "", safe="")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
 
 
 class Stack:
@@ -113,18 +116,13 @@ def stack(django_db_setup, django_db_blocker):
     central.latency = 0.15  # a run takes a few seconds: long enough to watch it live
     port = _free_port()
     mail_dir = Path(tempfile.mkdtemp(prefix="pmdm-mail-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "PUBLIC_PORT": str(port),
-        "CENTRAL_ALLOWED_INTERNAL_HOSTS": central.base_url.split("://", 1)[1],
-        "CENTRAL_ALLOW_HTTP": "true",
-        "EMAIL_URL": f"filemail:///{mail_dir}",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
-        "DJANGO_SETTINGS_MODULE": "control_plane.settings",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env = child_process_env(
+        PUBLIC_PORT=str(port),
+        CENTRAL_ALLOWED_INTERNAL_HOSTS=central.base_url.split("://", 1)[1],
+        CENTRAL_ALLOW_HTTP="true",
+        EMAIL_URL=f"filemail:///{mail_dir}",
+        LOG_LEVEL="WARNING",
+    )
     made = Stack(port, central, mail_dir, ARTIFACTS)
     web_log, worker_log = ARTIFACTS / "daphne.log", ARTIFACTS / "worker.log"
     web = _start(

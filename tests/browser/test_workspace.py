@@ -50,6 +50,7 @@ def spare(transactional_db):
     spare_pool_fill(1)
 
 
+@pytest.mark.embedded
 @pytest.mark.django_db(transaction=True)
 def test_sign_up_and_publish_to_three_app_users_live(
     stack, new_page, watch, tmp_path, spare, tenant_schema_cleanup

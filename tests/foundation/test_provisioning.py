@@ -31,6 +31,8 @@ from control_plane.organizations.services.slugs import validate_slug
 from control_plane.organizations.services.spare_pool import spare_pool_fill
 from tenants.audit.models import AuditEvent
 
+pytestmark = pytest.mark.embedded
+
 STEP_NAMES = [name for name, _ in PROVISIONING_STEPS]
 
 

@@ -24,7 +24,7 @@ from control_plane.organizations.services.provisioning import (
 )
 from control_plane.organizations.services.spare_pool import spare_pool_fill
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 def _race(*calls):
@@ -51,6 +51,29 @@ def _create_and_provision(slug):
         return organization_provision(organization.pk).status
 
     return call
+
+
+def _create_only(slug):
+    def call():
+        try:
+            organization_create(name=slug.title(), slug=slug, enqueue=False)
+        except Conflict as exc:
+            assert exc.code == "slug_taken"
+            return "conflict"
+        return "created"
+
+    return call
+
+
+def test_signups_racing_for_one_slug_get_one_organization_and_the_rest_a_conflict():
+    """50 rounds of three racing signups: whichever way the race goes (the losers blocked on
+    the unique index, or arriving after the winner committed), the losers get ``slug_taken``."""
+    for round_ in range(50):
+        slug = f"race-{round_}"
+        results = _race(_create_only(slug), _create_only(slug), _create_only(slug))
+
+        assert sorted(results) == ["conflict", "conflict", "created"], (round_, results)
+        assert Organization.objects.filter(slug=slug).count() == 1
 
 
 def test_two_signups_racing_for_one_slug_end_with_one_organization(tenant_schema_cleanup):

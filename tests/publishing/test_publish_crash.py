@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from django.conf import settings
+import pytest
 from django.db import connection
 
 from tenants.publishing.models import FormTemplateVersion, ItemStatus, PublishRun, RunStatus
 from tenants.publishing.services.publish import publish_start
 from tenants.publishing.services.publish_job import publish_run_execute
+from tests.plugin import child_process_env
 from tests.publishing.publishing_helpers import app_users, template_for, with_district
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.embedded  # the child worker reaches the embedded server by its socket
 
 CHILD = """
 import os, sys
@@ -33,23 +34,15 @@ publish_run_execute({run_id}, pool_size=1)
 """
 
 
-def _child_env(central) -> dict[str, str]:
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "SECRETS_MASTER_KEYS": ",".join(settings.SECRETS_MASTER_KEYS),
-        "CENTRAL_ALLOWED_INTERNAL_HOSTS": ",".join(settings.CENTRAL_ALLOWED_INTERNAL_HOSTS),
-        "CENTRAL_ALLOW_HTTP": "1",
-    }
-
-
-def _wait_for_published(run: PublishRun, count: int, timeout: float = 60.0) -> None:
+def _wait_for_published(
+    run: PublishRun, count: int, child: subprocess.Popen, timeout: float = 60.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if run.items.filter(status=ItemStatus.PUBLISHED).count() >= count:
             return
+        if child.poll() is not None:
+            raise AssertionError(f"the worker exited early:\n{child.stderr.read()[-3000:]}")
         time.sleep(0.05)
     raise AssertionError("the worker published nothing in time")
 
@@ -72,12 +65,13 @@ def test_a_run_killed_half_way_finishes_without_duplicates(tx_project, central):
                 run_id=run.pk,
             ),
         ],
-        env=_child_env(central),
+        env=child_process_env(CENTRAL_ALLOW_HTTP="1", LOG_LEVEL="WARNING"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        _wait_for_published(run, 2)
+        _wait_for_published(run, 2, child)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)

@@ -10,9 +10,9 @@ NOTIFY channels never cross between tests or parallel test runs.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +20,14 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+
+def pytest_collection_modifyitems(config, items):
+    """Every socket test is also one of the embedded checks (``-m embedded``): without
+    REDIS_URL the PostgreSQL layer carries them, and the Redis ones get a private Redis."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.embedded)
 
 
 def sync_db(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -32,9 +39,9 @@ LAYERS = ["postgres", "redis"]
 ALL_LAYERS = [*LAYERS, "redis-core"]
 
 
-def layer_config(kind: str, prefix: str) -> dict[str, Any]:
+def layer_config(kind: str, prefix: str, redis_url: str = "") -> dict[str, Any]:
     """The settings' layer of each mode, with a prefix of the test's own."""
-    hosts = [{"address": REDIS_URL, "socket_timeout": 15}]
+    hosts = [{"address": redis_url, "socket_timeout": 15}]
     if kind == "redis":  # production's default with Redis
         return {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -49,12 +56,6 @@ def layer_config(kind: str, prefix: str) -> dict[str, Any]:
         "BACKEND": "realtime.layers.PostgresChannelLayer",
         "CONFIG": {"channel": prefix, "capacity": 1000},
     }
-
-
-def need_redis(kind: str) -> None:
-    """Redis tests run wherever REDIS_URL is set (CI) and are skipped, loudly, elsewhere."""
-    if kind.startswith("redis") and not REDIS_URL:
-        pytest.skip("REDIS_URL is not set")
 
 
 @pytest.fixture(scope="session")
@@ -85,10 +86,14 @@ def channel_prefix() -> str:
 
 
 @pytest.fixture
-def use_layer(settings, layer_kind: str, channel_prefix: str) -> str:
-    need_redis(layer_kind)
+def use_layer(request, settings, layer_kind: str, channel_prefix: str) -> str:
+    """Switch this test to ``layer_kind``; Redis kinds get the session's Redis (see ``redis_url``)."""
+    redis_url = ""
+    if layer_kind.startswith("redis"):
+        redis_url = request.getfixturevalue("redis_url")
+        settings.REDIS_URL = redis_url
     settings.REALTIME_CHANNEL_PREFIX = channel_prefix
-    settings.CHANNEL_LAYERS = {"default": layer_config(layer_kind, channel_prefix)}
+    settings.CHANNEL_LAYERS = {"default": layer_config(layer_kind, channel_prefix, redis_url)}
     return layer_kind
 
 

@@ -162,3 +162,58 @@ def test_settings_choose_the_layer_from_the_environment():
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
         )
         assert result.stdout.strip().splitlines()[-1] == backend, (redis_url, flavour)
+
+
+def test_a_bad_channel_prefix_stops_start_up_naming_the_allowed_characters():
+    """Checked when settings load (every process), not when the first socket connects."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='control_plane.settings';"
+        "django.setup(); from django.conf import settings;"
+        "print(settings.CHANNEL_LAYERS['default']['CONFIG'])"
+    )
+    base = {**os.environ, "REDIS_URL": "", "PYTHONPATH": f"{ROOT}/platform:{ROOT}"}
+    for bad in ("pmdm-test-123", "Pmdm", "1pmdm", "p" * 42):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**base, "REALTIME_CHANNEL_PREFIX": bad},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode != 0, bad
+        assert "ImproperlyConfigured" in result.stderr, bad
+        assert "REALTIME_CHANNEL_PREFIX" in result.stderr, bad
+        assert "lowercase letters a-z, digits 0-9 and underscores" in result.stderr, bad
+    for good in ("pmdm_test_4242", "p" * 41):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**base, "REALTIME_CHANNEL_PREFIX": good},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"'channel': '{good}'" in result.stdout
+
+
+def test_a_replaced_sender_loop_closes_and_releases_its_redis_connections(
+    settings, redis_url, channel_prefix
+):
+    """Sync senders on the list layer use a loop thread; replacing the layer ends it cleanly."""
+    from realtime import layers
+    from tests.realtime.conftest import layer_config
+
+    settings.CHANNEL_LAYERS = {"default": layer_config("redis-core", channel_prefix, redis_url)}
+    layers.group_send_from_sync(org_group("org_acme"), {"type": "test.ping"})
+    sender = layers._sender[1]
+    assert isinstance(sender, layers._SenderLoop)
+    loop_layer = sender.layer._layers[sender.loop]  # channels-redis' per-loop connections
+    assert loop_layer._connections
+
+    settings.CHANNEL_LAYERS = {"default": layer_config("postgres", channel_prefix)}
+
+    assert not sender.thread.is_alive()
+    assert sender.loop.is_closed()
+    assert loop_layer._connections == {}

@@ -11,46 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.plugin import child_process_env
 from tests.realtime.conftest import LAYERS, host_of, origin_of
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def database_url() -> str:
-    """The URL of the test database, for processes started by the test."""
-    from django.db import connection
-
-    s = connection.settings_dict
-    auth = quote(s["USER"] or "") + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{quote(s['HOST'] or '', safe='')}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def process_env(layer_kind: str, prefix: str) -> dict[str, str]:
     from django.conf import settings
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "SECRET_KEY": settings.SECRET_KEY,
-        "REALTIME_CHANNEL_PREFIX": prefix,
-        "REDIS_URL": os.environ.get("REDIS_URL", "") if layer_kind == "redis" else "",
-        "PYTHONPATH": f"{ROOT / 'platform'}{os.pathsep}{ROOT}",
-        "LOG_LEVEL": "WARNING",
-    }
-    return env
+    return child_process_env(
+        REALTIME_CHANNEL_PREFIX=prefix,
+        REDIS_URL=settings.REDIS_URL if layer_kind == "redis" else "",
+        LOG_LEVEL="WARNING",
+    )
 
 
 def free_port() -> int:

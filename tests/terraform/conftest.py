@@ -19,11 +19,12 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.plugin import child_process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra" / "terraform"
@@ -143,19 +144,6 @@ def copy_configuration(destination: Path) -> None:
         )
 
 
-def database_url() -> str:
-    """The URL of the database this test process uses (pytest-django's test database)."""
-    from django.db import connection
-
-    s = connection.settings_dict
-    host = urllib.parse.quote(s.get("HOST") or "", safe="")
-    auth = urllib.parse.quote(s.get("USER") or "", safe="")
-    if s.get("PASSWORD"):
-        auth += ":" + urllib.parse.quote(s["PASSWORD"], safe="")
-    port = f":{s['PORT']}" if s.get("PORT") else ""
-    return f"postgres://{auth}@{host}{port}/{s['NAME']}"
-
-
 @dataclass
 class ControlPlane:
     url: str
@@ -176,13 +164,7 @@ def control_plane(live_server, transactional_db, tenant_schema_cleanup):
 
     plans_seed()
     token = platform_token_create(name="terraform-tests", scopes=["organizations:write"]).secret
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "SPARE_POOL_SIZE": "0",
-        "EMAIL_URL": "memorymail://",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = child_process_env(SPARE_POOL_SIZE="0", EMAIL_URL="memorymail://", LOG_LEVEL="WARNING")
     worker = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "procrastinate", "worker", "--concurrency", "4"],
         cwd=ROOT,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +18,7 @@ from control_plane.errors import InvalidState, NotAllowed
 from control_plane.organizations.models import Organization, OrganizationStatus
 from control_plane.organizations.services import schemas
 from control_plane.organizations.services.platform_audit import platform_audit_record
-from control_plane.storage import tenant_storage_prefix
+from control_plane.storage import tenant_files_delete
 
 
 def _transition(
@@ -117,16 +116,6 @@ def organization_purge(organization: Organization, *, actor: Any, confirm: str) 
         organization.purged_at = timezone.now()
         organization.save(update_fields=["purged_at", "updated_at"])
         platform_audit_record("organization.purged", organization=organization, actor=actor)
-        prefix = tenant_storage_prefix(organization.schema_name)
-        transaction.on_commit(lambda: _delete_tree(prefix))
+        schema_name = organization.schema_name
+        transaction.on_commit(lambda: tenant_files_delete(schema_name))
     return organization
-
-
-def _delete_tree(prefix: str) -> None:
-    directories, files = (
-        default_storage.listdir(prefix) if default_storage.exists(prefix) else ([], [])
-    )
-    for name in files:
-        default_storage.delete(f"{prefix}/{name}")
-    for directory in directories:
-        _delete_tree(f"{prefix}/{directory}")

@@ -98,6 +98,13 @@ def organization_create(
                 provision_organization.defer(organization_id=organization.pk)
     except IntegrityError as exc:
         raise Conflict(f"The address “{slug}” is taken.", code="slug_taken", field="slug") from exc
+    except ValidationError as exc:
+        # Another signup for this slug committed between our check above and the
+        # insert: django-tenants' own schema-name check then answers before the
+        # unique index can. The same conflict as the unique violation.
+        if not Organization.objects.filter(schema_name__iexact=schema_name_for(slug)).exists():
+            raise
+        raise Conflict(f"The address “{slug}” is taken.", code="slug_taken", field="slug") from exc
     return organization
 
 

@@ -68,12 +68,37 @@ class Command(BaseCommand):
                 ]
             )
         finally:
-            if worker is not None:
+            self._shut_down(worker)
+
+    def _shut_down(self, worker: subprocess.Popen | None) -> None:
+        """Stop what serve started, and say so: the worker, then the embedded database."""
+        from control_plane import embedded_db
+
+        self.stdout.write("\nShutting down.")
+        if worker is not None:
+            if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            try:
+                worker.wait(timeout=10)
+                self.stdout.write("Stopped the background worker.")
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+                self.stdout.write("Stopped the background worker (killed after 10 s).")
+        from django.db import connections
+
+        connections.close_all()
+        stopped = embedded_db.stop()
+        if stopped is True:
+            self.stdout.write(
+                f"Stopped the embedded PostgreSQL ({embedded_db.data_dir() / 'postgres'})."
+            )
+        elif stopped is False:
+            self.stdout.write(
+                "The embedded PostgreSQL keeps running: another process of this checkout "
+                "still uses it, and it stops when that one exits."
+            )
+        self.stdout.flush()
 
     def _start_worker(self) -> subprocess.Popen:
         manage = Path(settings.REPO_ROOT) / "manage.py"
