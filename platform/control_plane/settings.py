@@ -284,6 +284,15 @@ if (
         "SECRET_STORE_BACKEND=infisical needs INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET."
     )
 
+# Outbound HTTP (control_plane.outbound, DESIGN.md §6) ---------------------------
+# Every outbound client connects only to public addresses, checked when each
+# connection opens; these host:port pairs may resolve to internal addresses
+# (an on-premises Infisical or MDM server). Central has its own list below.
+OUTBOUND_ALLOWED_INTERNAL_HOSTS = env.list("OUTBOUND_ALLOWED_INTERNAL_HOSTS", default=[])
+# Dotted path of a resolver ``(host, port) -> [addresses]`` replacing the
+# system's (tests use a fake DNS); empty in every real deployment.
+OUTBOUND_RESOLVER = env.str("OUTBOUND_RESOLVER", default="")
+
 # Publishing (ODK Central, Google) ------------------------------------------------
 # host:port pairs that may be private addresses (an on-premises Central); all
 # other Central URLs resolving to internal addresses are refused (SSRF).

@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 import requests
 import structlog
-from requests.adapters import HTTPAdapter
 
+from control_plane.outbound import OutboundRefused, guarded_session
 from tenants.publishing.central.errors import (
     CentralAuthError,
     CentralConflict,
@@ -38,6 +38,7 @@ from tenants.publishing.central.errors import (
     CentralUnavailable,
     CentralValidationError,
 )
+from tenants.publishing.network import CENTRAL_POLICY
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 SESSIONS_PATH = "/v1/sessions"
@@ -225,7 +226,7 @@ class Transport:
                     attempt=attempt,
                     error=reason,
                 )
-                if attempt < total and retryable:
+                if attempt < total and retryable and not isinstance(exc, OutboundRefused):
                     time.sleep(self._delay(attempt, None))
                     continue
                 raise CentralUnavailable(
@@ -329,13 +330,9 @@ def normalize_base_url(base_url: str) -> str:
 
 
 def _new_session(pool_size: int) -> requests.Session:
-    session = requests.Session()
-    # Our own retry loop decides; urllib3 must not retry behind our back.
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.trust_env = False  # no proxies or .netrc credentials from the environment
-    return session
+    """The guarded outbound session (DESIGN.md §6): every connection's address is checked
+    and pinned, redirects are refused, no proxies; urllib3 never retries behind our back."""
+    return guarded_session(policy=CENTRAL_POLICY, pool_maxsize=pool_size)
 
 
 def _class_for(status: int) -> type[CentralError]:
@@ -372,6 +369,8 @@ def _attempts(count: int) -> str:
 
 
 def _describe_network_error(exc: requests.RequestException, timeout: float) -> str:
+    if isinstance(exc, OutboundRefused):
+        return f"was refused: {exc}"
     if isinstance(exc, requests.Timeout):
         return f"did not answer within {timeout:g} s"
     if isinstance(exc, requests.ConnectionError):
