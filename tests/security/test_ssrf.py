@@ -25,9 +25,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from control_plane.outbound import OutboundRedirectRefused, OutboundRefused, guarded_session
-from tests.fakes.central import fake_central  # noqa: F401
-from tests.fakes.dns import fake_dns  # noqa: F401
-from tests.publishing.fixtures import CENTRAL_EMAIL, CENTRAL_PASSWORD, central, in_org_a  # noqa: F401
+from tests.fakes import central as central_fake
+from tests.fakes import dns
+from tests.publishing import fixtures as publishing_fixtures
+from tests.publishing.fixtures import CENTRAL_EMAIL, CENTRAL_PASSWORD
+
+# Fixtures used here (module-local: tests/security/conftest.py belongs to the whole suite).
+fake_central = central_fake.fake_central
+fake_dns = dns.fake_dns
+central = publishing_fixtures.central
+in_org_a = publishing_fixtures.in_org_a
 
 SECRET = "AKIA-INTERNAL-METADATA-SECRET"
 
