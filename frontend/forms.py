@@ -133,7 +133,11 @@ class CentralServerForm(forms.Form):
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if editing:
-            self.fields["password"].help_text = "Leave empty to keep the stored password."
+            self.fields[
+                "password"
+            ].help_text = (
+                "Leave empty to keep the stored password (required if you change the address)."
+            )
             self.fields["username"].help_text = "Enter the account email again to save changes."
 
 
