@@ -19,11 +19,13 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "code",
             "actor_id",
             "actor_label",
+            "actor_token",
             "target_type",
             "target_id",
             "target_label",
             "data",
             "request_id",
+            "client_address",
             "created_at",
         ]
         read_only_fields = fields
