@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
+from control_plane.client_address import client_address
 from control_plane.logging_setup import bind_context, clear_context
 from control_plane.organizations.models import Domain, Organization, OrganizationStatus
 
@@ -45,7 +46,9 @@ class RequestIdMiddleware:
         clear_context()
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-        bind_context(request_id=request.request_id)
+        # The one client address (trusted proxies only) for log lines and the audit trail.
+        request.client_address = client_address(request)
+        bind_context(request_id=request.request_id, client_address=request.client_address)
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
