@@ -17,6 +17,7 @@ from control_plane.accounts.services.login_guard import (
     login_failed,
     login_succeeded,
 )
+from control_plane.middleware import request_hostname
 from frontend.forms import EmailLoginForm
 from frontend.google_auth import google_enabled
 from frontend.navigation import safe_next_url
@@ -29,7 +30,9 @@ def google_return_to(request, next_url: str) -> str:
 
 
 def login_view(request):
-    default = "/" if getattr(request, "tenant", None) else "/organizations/"
+    # By host name, not by organization: a host with no organization must look the same.
+    on_control_plane = request_hostname(request) == settings.BASE_DOMAIN
+    default = "/organizations/" if on_control_plane else "/"
     next_url = safe_next_url(request, request.POST.get("next") or request.GET.get("next"), default)
     form = EmailLoginForm(request, data=request.POST or None)
     blocked = None
