@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import login, logout
@@ -18,6 +19,7 @@ from control_plane.accounts.services.login_guard import (
     login_succeeded,
 )
 from control_plane.middleware import request_hostname
+from control_plane.urls_helpers import base_url, host_url
 from frontend.forms import EmailLoginForm
 from frontend.google_auth import google_enabled
 from frontend.navigation import safe_next_url
@@ -25,8 +27,11 @@ from frontend.ratelimit import address_of, limited, over_limit
 
 
 def google_return_to(request, next_url: str) -> str:
-    """Sign in with Google starts on the control plane, then comes back to ``next_url``."""
-    return request.build_absolute_uri(next_url)
+    """Sign in with Google starts on the control plane, then comes back to ``next_url``
+    (built with the configured scheme and port, which the control plane accepts)."""
+    if urlsplit(next_url).netloc:
+        return next_url
+    return host_url(request_hostname(request), next_url)
 
 
 def login_view(request):
@@ -88,6 +93,10 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
+        # Links in the email use the configured address, never the request's Host header
+        # (which anyone can set: the link would carry the reset token to their server).
+        self.extra_email_context = {"reset_url": base_url("/reset/")}
+        self.domain_override = settings.BASE_DOMAIN
         email = form.cleaned_data["email"].strip().lower()
         digest = hashlib.sha256(email.encode()).hexdigest()
         # Past the limit the page says "sent" as always (it must not tell whether the
