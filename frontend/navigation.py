@@ -1,7 +1,8 @@
 """Where to send people after logging in: only to our own hosts.
 
 A ``next`` (or Google ``return_to``) is followed when it is a path on the
-current host, or an absolute URL on the control plane or an organization's
+current host or an URL of the current page's own origin, or an absolute URL on
+the control plane or an organization's
 subdomain (``<slug>.BASE_DOMAIN``) with the configured scheme and port
 (``PUBLIC_SCHEME``, ``PUBLIC_PORT``). Custom domains are not followed: they
 are names an organization brought, not names we control, and accepting them
@@ -39,6 +40,10 @@ def safe_next_url(request, candidate: str | None, default: str) -> str:
         return default
     if url_has_allowed_host_and_scheme(candidate, allowed_hosts=set()):
         return candidate  # a path on this host ("//host" and "/\\host" are refused here)
+    if candidate.startswith(f"{request.scheme}://{request.get_host()}/") and (
+        url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()})
+    ):
+        return candidate  # the page's own origin (e.g. a Referer on a custom domain)
     try:
         parts = urlsplit(candidate)
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 0)

@@ -108,3 +108,14 @@ def test_password_reset_links_ignore_the_request_host(person, host, settings):
     assert links and all(
         link.startswith(f"https://{settings.BASE_DOMAIN}:8443/reset/") for link in links
     ), links
+
+
+def test_the_pages_own_origin_is_followed(rf):
+    """A Referer on a custom domain's page may send people back to that page."""
+    from frontend.navigation import safe_next_url
+
+    request = rf.get("/", HTTP_HOST="forms.customer.example")
+    own = "http://forms.customer.example/templates/"
+    assert safe_next_url(request, own, "/") == own
+    assert safe_next_url(request, "http://forms.customer.example:81/", "/") == "/"
+    assert safe_next_url(request, "https://forms.customer.example/", "/") == "/"
