@@ -25,6 +25,7 @@ import structlog
 from django.conf import settings
 from django.http.cookie import parse_cookie
 
+from control_plane.client_address import client_address_of_scope
 from control_plane.logging_setup import bind_context, clear_context
 from realtime import access
 from realtime.context import SocketIdentity, SocketTenant, activate, deactivate, public_call
@@ -80,7 +81,11 @@ class TenantSocketMiddleware:
         clear_context()
         incoming = header(scope, b"x-request-id") or ""
         request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-        bind_context(request_id=request_id, transport="websocket")
+        bind_context(
+            request_id=request_id,
+            transport="websocket",
+            client_address=client_address_of_scope(scope),
+        )
         tenant = await public_call(access.resolve_tenant, header(scope, b"host"))
         if not isinstance(tenant, SocketTenant):
             if tenant in _CLOSED_HOST and not _has_credentials(scope):
