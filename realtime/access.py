@@ -56,6 +56,19 @@ def resolve_tenant(host_header: str | None) -> SocketTenant | CloseCode:
     )
 
 
+def anonymous_refusal(host_header: str | None, origin: str | None) -> CloseCode:
+    """What a handshake without credentials gets on a host with no active organization:
+    what an active organization's host would answer it (bad origin, else "log in"), so that
+    anonymous clients cannot tell which organizations exist. The control plane stays 4404."""
+    hostname = hostname_from_host_header(host_header or "")
+    if not hostname or hostname == settings.BASE_DOMAIN:
+        return CloseCode.UNKNOWN_HOST
+    stand_in = SocketTenant(schema="", organization_id=0, slug="", hosts=frozenset({hostname}))
+    if not origin_allowed(origin, stand_in):
+        return CloseCode.ORIGIN_REJECTED
+    return CloseCode.UNAUTHENTICATED
+
+
 def origin_allowed(origin: str | None, tenant: SocketTenant) -> bool:
     """A browser's ``Origin`` must be one of the organization's own hosts (any port).
 

@@ -22,7 +22,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import structlog
+from django.conf import settings
+from django.http.cookie import parse_cookie
 
+from control_plane.client_address import client_address_of_scope
 from control_plane.logging_setup import bind_context, clear_context
 from realtime import access
 from realtime.context import SocketIdentity, SocketTenant, activate, deactivate, public_call
@@ -54,6 +57,18 @@ async def refuse(scope: dict, receive: Any, send: Any, code: CloseCode, reason: 
     await send({"type": "websocket.close", "code": int(code)})
 
 
+_CLOSED_HOST = frozenset({CloseCode.UNKNOWN_HOST, CloseCode.SUSPENDED, CloseCode.NOT_READY})
+
+
+def _has_credentials(scope: dict[str, Any]) -> bool:
+    """A token, a ticket or a session cookie (valid or not): what an anonymous client lacks."""
+    if header(scope, b"authorization") is not None:
+        return True
+    if b"ticket=" in scope.get("query_string", b""):
+        return True
+    return bool(parse_cookie(header(scope, b"cookie") or "").get(settings.SESSION_COOKIE_NAME))
+
+
 class TenantSocketMiddleware:
     """Resolve the host to an organization and activate it for the connection's lifetime."""
 
@@ -66,9 +81,15 @@ class TenantSocketMiddleware:
         clear_context()
         incoming = header(scope, b"x-request-id") or ""
         request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-        bind_context(request_id=request_id, transport="websocket")
+        bind_context(
+            request_id=request_id,
+            transport="websocket",
+            client_address=client_address_of_scope(scope),
+        )
         tenant = await public_call(access.resolve_tenant, header(scope, b"host"))
         if not isinstance(tenant, SocketTenant):
+            if tenant in _CLOSED_HOST and not _has_credentials(scope):
+                tenant = access.anonymous_refusal(header(scope, b"host"), header(scope, b"origin"))
             return await refuse(scope, receive, send, tenant, "host")
         bind_context(tenant=tenant.schema)
         token = activate(tenant)

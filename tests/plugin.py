@@ -213,6 +213,16 @@ def _block_outbound_network(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with empty rate-limit counters (all test clients share 127.0.0.1)."""
+    yield
+    from django.conf import settings
+    from django.core.cache import caches
+
+    caches[settings.API_THROTTLE_CACHE].clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The production hasher takes about half a second per password on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -54,6 +54,11 @@ class ApiTokenAuthentication(BaseAuthentication):
         if raw is None or not raw.startswith(f"{TOKEN_PREFIX}_"):
             return None
         organization = getattr(request._request, "tenant", None)
+        closed = getattr(request._request, "closed_host", None)
+        if organization is None and closed is not None:
+            # A suspended or not-ready organization's own tokens still say who is calling
+            # (the permission then answers 403/503 to its members); anything else is 401.
+            organization = closed.organization
         identity = api_token_authenticate(raw, organization) if organization else None
         if identity is None:
             raise exceptions.AuthenticationFailed(

@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from api.common.authentication import token_identity
 from control_plane.accounts.models import Membership
 from control_plane.accounts.roles import Role, can_grant, role_at_least
+from control_plane.middleware import HostKind, HostResolution, closed_host_member
 
 _UNSET = object()
 
@@ -75,14 +76,40 @@ def require_grantable(request: Request, role: str, *, what: str = "grant this ro
         raise exceptions.PermissionDenied(f"Your role does not allow you to {what}.")
 
 
+class OrganizationUnavailable(exceptions.PermissionDenied):
+    default_code = "organization_suspended"
+
+
+class OrganizationNotReady(exceptions.APIException):
+    status_code = 503
+    default_detail = "This organization is still being set up; try again in a moment."
+    default_code = "organization_not_ready"
+
+
+def _closed(request: Request) -> HostResolution | None:
+    return getattr(request._request, "closed_host", None)
+
+
 class TenantRolePermission(BasePermission):
     """Members only (404 otherwise), with the view's minimum role per method or action."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if getattr(request._request, "tenant", None) is None:
-            raise Http404("No organization at this address.")
+        # Credentials first, then the host: a host with no active organization answers
+        # 401 like any other, so that callers without credentials learn nothing.
         if not (request.user and request.user.is_authenticated):
+            if getattr(request._request, "tenant", None) is None and not _closed(request):
+                raise Http404("No organization at this address.")  # the control plane
             raise exceptions.NotAuthenticated()
+        if getattr(request._request, "tenant", None) is None:
+            closed = _closed(request)
+            if closed is not None and closed_host_member(request.user, closed):
+                if closed.kind is HostKind.SUSPENDED:
+                    raise OrganizationUnavailable(
+                        "This organization is suspended; its data is kept.",
+                        code="organization_suspended",
+                    )
+                raise OrganizationNotReady()
+            raise Http404("No organization at this address.")
         role = request_role(request)
         if role is None:
             raise Http404("No organization at this address.")

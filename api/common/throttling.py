@@ -9,31 +9,22 @@ recent request's time. ``Retry-After`` is exact: when the next request fits.
 Rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``token``,
 ``user``, ``anon``), read on every request so that tests and operators can
 change them; counters live in the cache named by ``API_THROTTLE_CACHE``
-(a shared Redis in production makes the limit hold across processes).
+(a shared Redis in production makes the limit hold across processes); the
+algorithm is ``control_plane.ratelimits``. Anonymous budgets are keyed by
+``control_plane.client_address``: a forged ``X-Forwarded-For`` moves nothing.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import caches
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from api.common.authentication import token_identity
-
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str | None) -> tuple[int, int] | None:
-    """``"600/min"`` → ``(600, 60)``; None or ``""`` means no limit."""
-    if not rate:
-        return None
-    count, _, period = rate.partition("/")
-    return int(count), _PERIODS[period.strip()[0]]
+from control_plane.client_address import client_address
+from control_plane.ratelimits import gcra_take
 
 
 class GcraThrottle(BaseThrottle):
@@ -45,24 +36,17 @@ class GcraThrottle(BaseThrottle):
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         raise NotImplementedError
 
+    def get_ident(self, request: Request) -> str:
+        """The client address, from forwarded headers only behind ``TRUSTED_PROXIES``
+        (DRF's own reads ``X-Forwarded-For`` from anyone)."""
+        return client_address(request)
+
     def allow_request(self, request: Request, view: Any) -> bool:
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        rate = parse_rate(api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
-        if rate is None:
-            return True
-        count, period = rate
-        interval = period / count
-        cache = caches[getattr(settings, "API_THROTTLE_CACHE", "default")]
-        now = time.time()
-        theoretical = max(cache.get(key) or now, now)
-        allowed_from = theoretical + interval - period
-        if now < allowed_from:
-            self.wait_seconds = allowed_from - now
-            return False
-        cache.set(key, theoretical + interval, timeout=period + 1)
-        return True
+        self.wait_seconds = gcra_take(key, api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
+        return self.wait_seconds is None
 
     def wait(self) -> float | None:
         return self.wait_seconds

@@ -30,11 +30,13 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "summary",
             "actor_id",
             "actor_label",
+            "actor_token",
             "target_type",
             "target_id",
             "target_label",
             "data",
             "request_id",
+            "client_address",
             "created_at",
         ]
         read_only_fields = fields

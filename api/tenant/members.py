@@ -9,6 +9,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import exceptions, serializers
 
+from api.common.authentication import token_identity
 from api.common.permissions import request_role, require_grantable
 from api.tenant.base import DestroyMixin, ListMixin, RetrieveMixin, TenantViewSet, UpdateMixin
 from control_plane.accounts.models import Membership, User
@@ -58,7 +59,8 @@ class MemberViewSet(UpdateMixin, DestroyMixin, RetrieveMixin, ListMixin, TenantV
     ordering_fields = ["user__email", "created_at", "id"]
     ordering = ["user__email"]
     write_role = Role.ADMIN
-    # Anyone may remove themselves (leave); removing others is checked below.
+    # Anyone may remove themselves (leave) in their session; removing others, or anything
+    # done with a token (even on its creator), is checked below.
     action_roles = {"destroy": Role.VIEWER}
 
     def get_queryset(self):
@@ -73,15 +75,21 @@ class MemberViewSet(UpdateMixin, DestroyMixin, RetrieveMixin, ListMixin, TenantV
         membership_change_role(instance, data["role"], actor=self.actor)
         return self.get_queryset().get(pk=instance.pk)
 
+    def _leaving(self, membership: Membership) -> bool:
+        """A person removing their own membership in their session (not through a token)."""
+        return membership.user_id == self.request.user.pk and token_identity(self.request) is None
+
     def check_object_permissions(self, request, obj: Membership) -> None:
         # Before If-Match and the service: anyone may leave, only admins remove others.
         super().check_object_permissions(request, obj)
-        if self.action == "destroy" and obj.user_id != request.user.pk:
+        if self.action == "destroy" and not self._leaving(obj):
             if not role_at_least(request_role(request) or Role.VIEWER, Role.ADMIN):
-                raise exceptions.PermissionDenied("Only admins and owners remove other members.")
+                raise exceptions.PermissionDenied(
+                    "Only admins and owners remove members; to leave, use your session "
+                    "(a token cannot remove its own creator unless its role could remove others)."
+                )
 
     def perform_destroy(self, instance: Membership) -> None:
-        is_self = instance.user_id == self.request.user.pk
-        if instance.role == Role.OWNER and not is_self:
+        if instance.role == Role.OWNER and not self._leaving(instance):
             require_grantable(self.request, Role.OWNER, what="remove an owner")
         membership_remove(instance, actor=self.actor)

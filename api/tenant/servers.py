@@ -57,8 +57,8 @@ class ServerWriteSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         style={"input_type": "password"},
-        help_text="Required when adding a server; blank or absent on update keeps the stored one. "
-        "Never returned.",
+        help_text="Required when adding a server and when changing its `base_url`; otherwise "
+        "blank or absent on update keeps the stored one. Never returned.",
     )
 
 

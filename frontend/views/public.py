@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from rest_framework.settings import api_settings
 
 from control_plane.accounts.models import Membership
 from control_plane.accounts.services.invitations import (
@@ -26,6 +28,7 @@ from control_plane.organizations.services.provisioning import (
 from control_plane.urls_helpers import organization_url
 from frontend.forms import AccountForm, OrganizationForm, SignupForm
 from frontend.google_auth import google_enabled
+from frontend.ratelimit import address_of, limited, over_limit
 from frontend.views.auth import google_return_to
 
 
@@ -45,6 +48,14 @@ def landing(request):
 def signup_view(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Each signup creates an account and a schema: one budget per address, shared
+        # with the control-plane API's signup.
+        wait = over_limit(
+            f"throttle:signup:{address_of(request)}",
+            api_settings.DEFAULT_THROTTLE_RATES.get("signup"),
+        )
+        if wait is not None:
+            return limited(request, wait, "signups")
         try:
             result = signup(**form.cleaned_data)
         except ValidationError as exc:
@@ -126,6 +137,12 @@ def organization_setup(request, slug: str):
 
 def invitation_view(request, token: str):
     """Accept when logged in as the invitee; otherwise log in or create the account first."""
+    # Every look-up counts, so invitation tokens cannot be guessed at speed either.
+    wait = over_limit(
+        f"invitation:address:{address_of(request)}", settings.RATE_LIMIT_INVITATION_ADDRESS
+    )
+    if wait is not None:
+        return limited(request, wait, "invitation requests")
     try:
         invitation = invitation_lookup(token)
     except InvitationInvalid as exc:

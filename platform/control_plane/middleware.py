@@ -4,7 +4,8 @@ Routing (DESIGN.md §1): the bare ``BASE_DOMAIN`` is the control plane, a
 known organization domain activates that organization's schema, and every
 other host gets 404. We route ourselves rather than through django-tenants'
 ``TenantMainMiddleware`` because the control plane has no tenant row and we
-answer suspended and archived organizations differently.
+answer suspended and archived organizations differently; a host with no active
+organization answers anonymous visitors exactly like an active one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
+from control_plane.client_address import client_address
 from control_plane.logging_setup import bind_context, clear_context
 from control_plane.organizations.models import Domain, Organization, OrganizationStatus
 from control_plane.urls_helpers import base_url
@@ -46,7 +48,9 @@ class RequestIdMiddleware:
         clear_context()
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-        bind_context(request_id=request.request_id)
+        # The one client address (trusted proxies only) for log lines and the audit trail.
+        request.client_address = client_address(request)
+        bind_context(request_id=request.request_id, client_address=request.client_address)
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
@@ -134,27 +138,24 @@ class TenantRoutingMiddleware:
             return self.get_response(request)
         resolution = resolve_host(hostname)
         organization = resolution.organization
-        if resolution.kind is HostKind.UNKNOWN:
-            if not settings.IS_PRODUCTION and is_local_alias(request.get_host()):
-                # Development: http://localhost:8000/ or 127.0.0.1 would be a dead end
-                # (sessions and organizations live on BASE_DOMAIN); go there instead.
-                return HttpResponseRedirect(base_url(request.get_full_path()))
-            raise Http404("No organization at this address.")
-        if resolution.kind is HostKind.SUSPENDED:
-            return HttpResponse(
-                render_to_string(
-                    "frontend/suspended.html", {"organization": organization}, request=None
-                ),
-                status=403,
-            )
+        request.closed_host = None
+        if (
+            resolution.kind is HostKind.UNKNOWN
+            and not settings.IS_PRODUCTION
+            and is_local_alias(request.get_host())
+        ):
+            # Development: http://localhost:8000/ or 127.0.0.1 would be a dead end
+            # (sessions and organizations live on BASE_DOMAIN); go there instead.
+            return HttpResponseRedirect(base_url(request.get_full_path()))
         if resolution.kind is not HostKind.ACTIVE:
-            return HttpResponse(
-                render_to_string(
-                    "frontend/not_ready.html", {"organization": organization}, request=None
-                ),
-                status=503,
-                headers={"Retry-After": "2"},
-            )
+            # Unknown, archived, suspended or not ready: answered after authentication by
+            # TenantMembershipMiddleware, exactly as an active organization's host answers
+            # anonymous visitors (log in first), so that they cannot tell which exist.
+            request.closed_host = resolution
+            request.urlconf = settings.ROOT_URLCONF
+            set_urlconf(request.urlconf)
+            bind_context(tenant="none")
+            return self.get_response(request)
         request.tenant = organization
         connection.set_tenant(organization)
         request.urlconf = settings.ROOT_URLCONF
@@ -172,8 +173,26 @@ class TenantRoutingMiddleware:
         bind_context(tenant="public")
 
 
+def closed_host_member(user, resolution: HostResolution | None) -> bool:
+    """Whether ``user`` may be told about the organization behind a closed host: a member
+    of a suspended or not-ready organization, or the person who is creating it."""
+    from control_plane.accounts.models import Membership
+
+    organization = resolution.organization if resolution is not None else None
+    if organization is None or not user.is_authenticated:
+        return False
+    if resolution.kind is HostKind.NOT_READY and organization.created_by_id == user.pk:
+        return True
+    return Membership.objects.filter(user=user, organization=organization).exists()
+
+
 class TenantMembershipMiddleware:
-    """On organization hosts: anonymous → log in; not a member → 404 (existence does not leak)."""
+    """On organization hosts: anonymous → log in; not a member → 404 (existence does not leak).
+
+    Hosts with no active organization (unknown, archived, suspended, not ready) answer
+    anonymous visitors the same way, so that nobody learns which organizations exist;
+    only members learn that theirs is suspended or still being set up.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -183,19 +202,39 @@ class TenantMembershipMiddleware:
 
         request.membership = None
         organization = getattr(request, "tenant", None)
-        if organization is None or request.path.startswith(OPEN_PATHS + ANONYMOUS_TENANT_PATHS):
+        closed = getattr(request, "closed_host", None)
+        if organization is None and closed is None:
+            return self.get_response(request)  # the control plane
+        if request.path.startswith(OPEN_PATHS + ANONYMOUS_TENANT_PATHS):
             return self.get_response(request)
         if API_PATH_RE.match(request.path):
-            return self.get_response(request)
+            return self.get_response(request)  # the API authenticates, then answers 401/404
         if not request.user.is_authenticated:
             query = urlencode({"next": request.get_full_path()})
             return HttpResponseRedirect(f"/login/?{query}")
+        if closed is not None:
+            return self._closed(request, closed)
         membership = Membership.objects.filter(user=request.user, organization=organization).first()
         if membership is None:
             raise Http404("No organization at this address.")
         membership.organization = organization
         request.membership = membership
         return self.get_response(request)
+
+    @staticmethod
+    def _closed(request: HttpRequest, closed: HostResolution) -> HttpResponse:
+        if not closed_host_member(request.user, closed):
+            raise Http404("No organization at this address.")
+        context = {"organization": closed.organization}
+        if closed.kind is HostKind.SUSPENDED:
+            return HttpResponse(
+                render_to_string("frontend/suspended.html", context, request=None), status=403
+            )
+        return HttpResponse(
+            render_to_string("frontend/not_ready.html", context, request=None),
+            status=503,
+            headers={"Retry-After": "2"},
+        )
 
 
 class LogContextMiddleware:

@@ -292,6 +292,31 @@ if (
         "SECRET_STORE_BACKEND=infisical needs INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET."
     )
 
+# Client addresses and web rate limits (control_plane.client_address, ratelimits) ---
+# X-Forwarded-For is believed only from these proxies (addresses or networks,
+# e.g. "10.0.0.0/8"); by default from nobody, so the TCP peer is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Failed logins per client address, and per account: after LOGIN_LOCKOUT_AFTER
+# failures in a row each further one locks the account for twice as long as the
+# last (LOGIN_LOCKOUT_SECONDS, doubling, at most LOGIN_LOCKOUT_MAX_SECONDS).
+RATE_LIMIT_LOGIN_ADDRESS = env.str("RATE_LIMIT_LOGIN_ADDRESS", default="30/hour")
+LOGIN_LOCKOUT_AFTER = env.int("LOGIN_LOCKOUT_AFTER", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=60)
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=3600)
+RATE_LIMIT_PASSWORD_RESET_ADDRESS = env.str("RATE_LIMIT_PASSWORD_RESET_ADDRESS", default="10/hour")
+RATE_LIMIT_PASSWORD_RESET_ACCOUNT = env.str("RATE_LIMIT_PASSWORD_RESET_ACCOUNT", default="3/hour")
+RATE_LIMIT_INVITATION_ADDRESS = env.str("RATE_LIMIT_INVITATION_ADDRESS", default="30/hour")
+# Web signup shares the API's signup budget (API_THROTTLE_SIGNUP) per address.
+
+# Outbound HTTP (control_plane.outbound, DESIGN.md §6) ---------------------------
+# Every outbound client connects only to public addresses, checked when each
+# connection opens; these host:port pairs may resolve to internal addresses
+# (an on-premises Infisical or MDM server). Central has its own list below.
+OUTBOUND_ALLOWED_INTERNAL_HOSTS = env.list("OUTBOUND_ALLOWED_INTERNAL_HOSTS", default=[])
+# Dotted path of a resolver ``(host, port) -> [addresses]`` replacing the
+# system's (tests use a fake DNS); empty in every real deployment.
+OUTBOUND_RESOLVER = env.str("OUTBOUND_RESOLVER", default="")
+
 # Publishing (ODK Central, Google) ------------------------------------------------
 # host:port pairs that may be private addresses (an on-premises Central); all
 # other Central URLs resolving to internal addresses are refused (SSRF).

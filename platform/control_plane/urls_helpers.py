@@ -12,6 +12,11 @@ def _origin(host: str) -> str:
     return f"{settings.PUBLIC_SCHEME}://{host}{suffix}"
 
 
+def host_url(host: str, path: str = "/") -> str:
+    """``path`` on ``host`` with the configured scheme and port (never the request's)."""
+    return _origin(host) + path
+
+
 def base_url(path: str = "/") -> str:
     return _origin(settings.BASE_DOMAIN) + path
 

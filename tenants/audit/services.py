@@ -14,10 +14,20 @@ log = structlog.get_logger(__name__)
 
 
 def actor_fields(actor: Any) -> dict[str, Any]:
-    """Turn a user (or None for the system) into stored actor fields."""
+    """Turn a user (or None for the system) into stored actor fields.
+
+    A user acting through an API token is recorded with the token too, so the
+    trail tells "Ana, in her session" from "Ana's viewer token".
+    """
     if actor is None or not getattr(actor, "is_authenticated", False):
-        return {"actor_id": None, "actor_label": "system"}
-    return {"actor_id": actor.pk, "actor_label": getattr(actor, "email", str(actor))}
+        return {"actor_id": None, "actor_label": "system", "actor_token": ""}
+    identity = getattr(actor, "api_token_identity", None)
+    prefix = getattr(getattr(identity, "token", None), "prefix", "")
+    return {
+        "actor_id": actor.pk,
+        "actor_label": getattr(actor, "email", str(actor)),
+        "actor_token": f"pmdm_{prefix}" if prefix else "",
+    }
 
 
 def audit_record(
@@ -43,7 +53,10 @@ def audit_record(
             "target_id": str(target.pk),
             "target_label": target_label or str(target)[:254],
         }
-    request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+    context = structlog.contextvars.get_contextvars()
+    request_id = context.get("request_id", "")
+    # Bound per request by control_plane.middleware from the one client-address function.
+    client_address = context.get("client_address") or None
     schema = schema_name or connection.schema_name
     if schema == get_public_schema_name():
         raise RuntimeError(f"Audit event {code!r} recorded outside any organization.")
@@ -52,6 +65,7 @@ def audit_record(
             code=code,
             data=data or {},
             request_id=request_id,
+            client_address=client_address,
             **actor_fields(actor),
             **target_fields,
         )

@@ -17,6 +17,7 @@ import structlog
 from django.conf import settings
 
 from control_plane.errors import ServiceError
+from control_plane.outbound import OutboundRefused, guarded_session
 
 log = structlog.get_logger(__name__)
 
@@ -45,9 +46,20 @@ def sheet_id_from_url(url: str) -> str:
     return match.group(1)
 
 
+def _session() -> requests.Session:
+    """Google is reached through the guarded transport, like every outbound client."""
+    return guarded_session(timeout=settings.GOOGLE_TIMEOUT)
+
+
+def _unreachable(what: str, exc: requests.RequestException) -> str:
+    if isinstance(exc, OutboundRefused):
+        return f"{what} could not be reached: {exc}."
+    return f"{what} could not be reached; try again."
+
+
 def refresh_access_token(refresh_token: str, *, session: requests.Session | None = None) -> str:
     """Trade a refresh token for a short-lived access token."""
-    http = session or requests.Session()
+    http = session or _session()
     try:
         response = http.post(
             settings.GOOGLE_OAUTH_TOKEN_URL,
@@ -61,8 +73,7 @@ def refresh_access_token(refresh_token: str, *, session: requests.Session | None
         )
     except requests.RequestException as exc:
         raise GoogleError(
-            "Google could not be reached to renew your authorisation; try again.",
-            code="google_unavailable",
+            _unreachable("Google (renewing your authorisation)", exc), code="google_unavailable"
         ) from exc
     if response.status_code == 200:
         return response.json()["access_token"]
@@ -99,7 +110,7 @@ def export_sheet_xlsx(
 ) -> bytes:
     """Download the sheet as .xlsx; retries network errors, 429 and 5xx (a GET)."""
     file_id = sheet_id_from_url(sheet_url)
-    http = session or requests.Session()
+    http = session or _session()
     url = f"{settings.GOOGLE_DRIVE_API_URL}/drive/v3/files/{file_id}/export"
     for attempt in range(retries + 1):
         started = time.perf_counter()
@@ -111,12 +122,10 @@ def export_sheet_xlsx(
                 timeout=settings.GOOGLE_TIMEOUT,
             )
         except requests.RequestException as exc:
-            if attempt < retries:
+            if attempt < retries and not isinstance(exc, OutboundRefused):
                 time.sleep(backoff * 2**attempt)
                 continue
-            raise GoogleError(
-                "Google Drive could not be reached; try again.", code="google_unavailable"
-            ) from exc
+            raise GoogleError(_unreachable("Google Drive", exc), code="google_unavailable") from exc
         log.info(
             "google.export",
             status=response.status_code,

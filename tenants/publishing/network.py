@@ -1,58 +1,43 @@
-"""Refuse server URLs that point inside our own network (SSRF), before any request.
+"""Check a Central server's URL when it is saved (SSRF), with the connect-time rule.
 
 A Central URL is typed by a customer and then called by our workers; if it
 named (or resolved to) a loopback, private, link-local or cloud-metadata
-address, a customer could make us probe our own infrastructure. The check
-resolves the host name and refuses if any address is internal. Operators can
-allow specific ``host:port`` pairs (an on-premises Central in a VPC, or the
-fake Central in tests) with ``CENTRAL_ALLOWED_INTERNAL_HOSTS``.
+address, a customer could make us probe our own infrastructure. This check
+gives an early, clear error on the form; the rule that actually protects us
+runs again on every connection (``control_plane.outbound``, with
+``CENTRAL_POLICY``), because a name can re-point and a server can redirect
+after the URL was saved. Operators can allow specific ``host:port`` pairs (an
+on-premises Central in a VPC, or the fake Central in tests) with
+``CENTRAL_ALLOWED_INTERNAL_HOSTS``.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from control_plane.errors import ServiceError
+from control_plane.outbound import OutboundPolicy, is_internal
+from control_plane.outbound import resolve as outbound_resolve
+from control_plane.outbound.addresses import parse_address
+from control_plane.outbound.resolver import ResolutionFailed
 
-METADATA_ADDRESSES = {
-    ipaddress.ip_address("169.254.169.254"),
-    ipaddress.ip_address("fd00:ec2::254"),
-    ipaddress.ip_address("100.100.100.200"),
-}
+# Central servers may also be reached on the hosts listed for every client.
+CENTRAL_POLICY = OutboundPolicy(
+    allow_settings=("CENTRAL_ALLOWED_INTERNAL_HOSTS", "OUTBOUND_ALLOWED_INTERNAL_HOSTS")
+)
 
 
 class UnsafeURL(ServiceError):
     code = "unsafe_url"
 
 
-def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (
-        address in METADATA_ADDRESSES
-        or address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-        or (
-            isinstance(address, ipaddress.IPv4Address)
-            and address in ipaddress.ip_network("100.64.0.0/10")
-        )
-    )
-
-
 def resolve(host: str, port: int) -> list[str]:
     try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
+        return outbound_resolve(host, port)
+    except ResolutionFailed as exc:
         raise UnsafeURL(f"The host “{host}” could not be resolved.", field="base_url") from exc
-    return sorted({info[4][0] for info in infos})
 
 
 def check_server_url(url: str) -> str:
@@ -72,18 +57,19 @@ def check_server_url(url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise UnsafeURL("The address may not contain ? or #.", field="base_url")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeURL("The address has an invalid port.", field="base_url") from exc
     host = parts.hostname.lower()
     normalised = f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
-    if f"{host}:{port}" in settings.CENTRAL_ALLOWED_INTERNAL_HOSTS:
+    if CENTRAL_POLICY.allowed_internal(host, port):
         return normalised
     try:
-        literal = ipaddress.ip_address(host)
+        addresses = [parse_address(host)]
     except ValueError:
-        addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolve(host, port)]
-    else:
-        addresses = [literal]
-    if any(_is_internal(address) for address in addresses):
+        addresses = [parse_address(address) for address in resolve(host, port)]
+    if any(is_internal(address) for address in addresses):
         raise UnsafeURL(
             f"“{host}” points to a private or internal network address; use the server's "
             "public address.",

@@ -26,6 +26,7 @@ import requests
 import structlog
 from infisical_sdk.infisical_requests import APIError, InfisicalError
 
+from control_plane.outbound import OutboundRefused
 from tenants.secretstore.errors import (
     SecretStoreError,
     SecretStorePermissionDenied,
@@ -139,7 +140,7 @@ class InfisicalClient:
                     continue
                 raise self._api_error(operation, exc) from None
             except (requests.RequestException, InfisicalError, OSError) as exc:
-                if attempt < attempts:
+                if attempt < attempts and not isinstance(exc, OutboundRefused):
                     self._pause(operation, attempt, type(exc).__name__)
                     continue
                 raise SecretStoreUnavailable(

@@ -2,6 +2,8 @@
 
 What we change about ``infisicalsdk`` and why:
 
+- its ``requests`` session is replaced by the guarded outbound transport
+  (``control_plane.outbound``: addresses checked at connect time, no redirects);
 - its request layer retries every call, creates included, 4 times with 1-8 s
   sleeps and no timeout; ``SDKClient`` uses the same calls without that
   decorator and with a timeout (``INFISICAL_TIMEOUT``, 5 s), and
@@ -19,13 +21,13 @@ from __future__ import annotations
 import base64
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
 from infisical_sdk import InfisicalSDKClient
 from infisical_sdk.infisical_requests import APIError, InfisicalRequests
 from infisical_sdk.resources import Auth, V3RawSecrets
 
+from control_plane.outbound import OutboundRefused, guarded_session
 from tenants.secretstore.errors import SecretStoreMisconfigured
 from tenants.secretstore.values import SecretValue
 
@@ -67,16 +69,6 @@ class InfisicalConfig:
 # --- the SDK, with timeouts and without its blanket retries ------------------------
 
 
-class _TimeoutSession(requests.Session):
-    def __init__(self, timeout: float):
-        super().__init__()
-        self._timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self._timeout)
-        return super().request(method, url, **kwargs)
-
-
 class _Requests(InfisicalRequests):
     get = InfisicalRequests.get.__wrapped__
     post = InfisicalRequests.post.__wrapped__
@@ -87,7 +79,8 @@ class _Requests(InfisicalRequests):
         super().__init__(host=host)
         headers = dict(self.session.headers)
         self.session.close()
-        self.session = _TimeoutSession(timeout)
+        # The guarded outbound transport (DESIGN.md §6), with the timeout as default.
+        self.session = guarded_session(timeout=timeout)
         self.session.headers.update(headers)
 
 
@@ -142,6 +135,8 @@ def describe_error(exc: APIError) -> str:
 def network_reason(exc: Exception, timeout: float) -> str:
     if isinstance(exc, requests.Timeout):
         return f"no answer within {timeout:g} s"
+    if isinstance(exc, OutboundRefused):
+        return f"refused: {exc}"
     if isinstance(exc, requests.ConnectionError):
         text = str(exc)
         if "aborted" in text or "RemoteDisconnected" in text:

@@ -149,6 +149,11 @@ def fake_google(settings):
     thread.start()
     settings.GOOGLE_DRIVE_API_URL = fake.base_url
     settings.GOOGLE_OAUTH_TOKEN_URL = fake.base_url + "/token"
+    # The fake listens on 127.0.0.1, which the guarded transport refuses unless listed.
+    settings.OUTBOUND_ALLOWED_INTERNAL_HOSTS = [
+        *settings.OUTBOUND_ALLOWED_INTERNAL_HOSTS,
+        fake.base_url.split("://", 1)[1],
+    ]
     settings.GOOGLE_CLIENT_ID = "client-id.apps.googleusercontent.com"
     settings.GOOGLE_CLIENT_SECRET = "client-secret"
     try:

@@ -43,7 +43,9 @@ def test_a_missing_or_odd_request_id_is_replaced(sent, db, client):
 
 
 def test_request_id_is_returned_on_errors_too(db, client):
-    response = client.get("/", HTTP_HOST="nowhere.example.com", HTTP_X_REQUEST_ID="abc-123")
+    response = client.get(
+        "/no/such/page/", HTTP_HOST="publishmdm.localhost", HTTP_X_REQUEST_ID="abc-123"
+    )
 
     assert response.status_code == 404
     assert response["X-Request-ID"] == "abc-123"

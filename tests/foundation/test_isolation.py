@@ -12,6 +12,7 @@ from django.utils.regex_helper import normalize
 from django_tenants.utils import schema_context
 
 from control_plane.middleware import ANONYMOUS_TENANT_PATHS, API_PATH_RE, OPEN_PATHS
+from control_plane.organizations.models import Organization
 from control_plane.organizations.services.lifecycle import (
     organization_archive,
     organization_resume,
@@ -124,9 +125,14 @@ def test_audit_page_of_b_does_not_show_events_of_a(org_a, org_b, member_of, clie
 @pytest.mark.parametrize(
     "host", ["nope.publishmdm.localhost", "evil.example.com", "acme.publishmdm.localhost.evil.com"]
 )
-def test_unknown_hosts_get_404(host, org_a, client):
+def test_unknown_hosts_get_404(host, org_a, client, make_user):
+    # Anonymous visitors are sent to log in, as on every organization's host (they must
+    # not learn which organizations exist); signed in, nobody is a member: 404.
+    anonymous = client.get("/", HTTP_HOST=host)
+    assert (anonymous.status_code, anonymous["Location"]) == (302, "/login/?next=%2F")
+    client.force_login(make_user())
     assert client.get("/", HTTP_HOST=host).status_code == 404
-    assert client.get("/login/", HTTP_HOST=host).status_code == 404
+    assert client.get("/api/v1/me/", HTTP_HOST=host).status_code == 404
 
 
 def test_host_matching_ignores_case_port_and_trailing_dot(org_a, member_of, client):
@@ -159,11 +165,11 @@ def test_archived_organization_answers_404(org_a, member_of, client_on):
     organization_archive(org_a, actor=None)
 
     assert client.get("/").status_code == 404
-    assert client.get("/login/").status_code == 404
+    assert client.get("/api/v1/me/").status_code == 404
 
 
 def test_organization_not_yet_active_answers_503(
-    new_organization, replace_provisioning_step, client
+    new_organization, replace_provisioning_step, client, make_user
 ):
     organization = new_organization(provision=False)
 
@@ -175,6 +181,10 @@ def test_organization_not_yet_active_answers_503(
     with replace_provisioning_step("storage", crash), pytest.raises(ProvisioningFailed):
         organization_provision(organization.pk)  # the domain exists, the storage does not
 
+    assert client.get("/", HTTP_HOST=organization.primary_domain).status_code == 302  # log in
+    creator = make_user()
+    Organization.objects.filter(pk=organization.pk).update(created_by=creator)
+    client.force_login(creator)
     response = client.get("/", HTTP_HOST=organization.primary_domain)
     assert response.status_code == 503
     assert response["Retry-After"]

@@ -13,7 +13,7 @@ from psycopg import sql
 from control_plane.organizations.services import schemas
 from tenants.audit.models import AuditEvent
 
-LATEST_AUDIT = ("audit", "0002_append_only")
+LATEST_AUDIT = ("audit", "0003_secnet_actor_token_client_address")
 
 
 def _execute(statement, *identifiers):
@@ -26,8 +26,11 @@ def _execute(statement, *identifiers):
 
 
 def _put_behind(schema: str) -> None:
-    """Make ``schema`` look like it was migrated before audit 0002 existed."""
-    _execute("DROP TRIGGER audit_event_append_only ON {}.audit_auditevent", schema)
+    """Make ``schema`` look like it was migrated before the latest audit migration existed."""
+    _execute(
+        "ALTER TABLE {}.audit_auditevent DROP COLUMN actor_token, DROP COLUMN client_address",
+        schema,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL("DELETE FROM {}.django_migrations WHERE app = %s AND name = %s")
@@ -48,6 +51,16 @@ def _has_migration(schema: str, app: str, name: str) -> bool:
         return cursor.fetchone() is not None
 
 
+def _has_column(schema: str, table: str, column: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s AND column_name = %s",
+            [schema, table, column],
+        )
+        return cursor.fetchone() is not None
+
+
 def _assert_append_only(schema: str) -> None:
     with schema_context(schema):
         event = AuditEvent.objects.create(code="test.migrated")
@@ -58,8 +71,8 @@ def _assert_append_only(schema: str) -> None:
 def test_latest_migration_keys_include_every_tenant_app():
     keys = schemas.latest_migration_keys()
 
-    assert "audit.0002_append_only" in keys
-    assert "audit.0001_initial" not in keys  # only leaves
+    assert "audit." + LATEST_AUDIT[1] in keys
+    assert "audit.0002_append_only" not in keys  # only leaves
 
 
 def test_pending_lists_only_schemas_that_are_behind(org_a, org_b, spare_schema):
@@ -85,14 +98,13 @@ def test_a_spare_one_migration_behind_is_brought_current_when_claimed(
     spare = spare_schema
     _put_behind(spare)
     assert schemas.schemas_pending_migration([spare]) == [spare]
-    with schema_context(spare):  # really behind: the trigger is gone
-        event = AuditEvent.objects.create(code="test.before")
-        AuditEvent.objects.filter(pk=event.pk).update(code="test.rewritten")
+    assert not _has_column(spare, "audit_auditevent", "actor_token")  # really behind
 
     organization = new_organization()
 
     assert organization.provisioning_steps.get(name="schema").detail == f"claimed spare {spare}"
     assert _has_migration(organization.schema_name, *LATEST_AUDIT)
+    assert _has_column(organization.schema_name, "audit_auditevent", "actor_token")
     assert schemas.schemas_pending_migration([organization.schema_name]) == []
     _assert_append_only(organization.schema_name)
 

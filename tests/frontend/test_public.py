@@ -43,7 +43,7 @@ def test_google_buttons_appear_only_when_configured(org_a, client_on, google):
     assert "Sign in with Google" in public
     assert 'action="http://publishmdm.localhost:8000/auth/google/"' in tenant
     # The flow runs on the control plane and comes back to the organization's page.
-    assert 'name="return_to" value="http://acme.publishmdm.localhost/templates/"' in tenant
+    assert 'name="return_to" value="http://acme.publishmdm.localhost:8000/templates/"' in tenant
 
 
 def test_google_is_404_when_not_configured(client_on):
@@ -133,7 +133,7 @@ def test_password_reset_sends_a_working_link(make_user, client_on, mailoutbox):
 
     assert sent["Location"] == "/password-reset/sent/"
     (message,) = mailoutbox
-    link = re.search(r"http://publishmdm\.localhost/reset/\S+/", message.body).group(0)
+    link = re.search(r"http://publishmdm\.localhost:8000/reset/\S+/", message.body).group(0)
     form = client.get(link, follow=True)
     assert "Choose a new password" in form.content.decode()
     done = client.post(

@@ -57,8 +57,10 @@ def client_for(fake, email=ANA, password=ANA_PASSWORD, **options) -> CentralClie
 
 
 @pytest.fixture
-def central(fake_central):
+def central(fake_central, settings):
     fake_central.add_account(ANA, ANA_PASSWORD)
+    # The fake listens on 127.0.0.1, which the guarded transport refuses unless listed.
+    settings.CENTRAL_ALLOWED_INTERNAL_HOSTS = [fake_central.base_url.split("://", 1)[1]]
     fake_central.add_account(BOB, BOB_PASSWORD)
     return fake_central
 

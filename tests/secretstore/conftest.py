@@ -72,6 +72,11 @@ def _no_secret_in_logs(caplog, capfd, planted):
 def infisical(fake_infisical, settings):
     """The fake Infisical, with the platform's settings pointing at it (short timeouts)."""
     settings.INFISICAL_URL = fake_infisical.url
+    # The fake listens on 127.0.0.1, which the guarded transport refuses unless listed.
+    settings.OUTBOUND_ALLOWED_INTERNAL_HOSTS = [
+        *settings.OUTBOUND_ALLOWED_INTERNAL_HOSTS,
+        fake_infisical.url.split("://", 1)[1].rstrip("/"),
+    ]
     settings.INFISICAL_CLIENT_ID = PLATFORM_CLIENT_ID
     settings.INFISICAL_CLIENT_SECRET = fake_infisical.platform_client_secret
     settings.INFISICAL_TIMEOUT = 2.0

@@ -93,6 +93,7 @@ def test_infisical_down_gives_a_clear_error(org_a, on_infisical, infisical, sett
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         settings.INFISICAL_URL = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        settings.OUTBOUND_ALLOWED_INTERNAL_HOSTS = [f"127.0.0.1:{probe.getsockname()[1]}"]
     with schema_context(org_a.schema_name), pytest.raises(SecretStoreUnavailable) as caught:
         secret_store().get("tailscale/api-key")
     message = caught.value.message

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 
 import requests
 import structlog
-from requests.adapters import HTTPAdapter
 
+from control_plane.outbound import OutboundRefused, guarded_session
 from tenants.publishing.central.errors import (
     CentralAuthError,
     CentralConflict,
@@ -43,6 +43,7 @@ from tenants.publishing.central.errors import (
     CentralValidationError,
 )
 from tenants.publishing.central.sessions import SessionSlot, parse_expiry
+from tenants.publishing.network import CENTRAL_POLICY
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 SESSIONS_PATH = "/v1/sessions"
@@ -247,7 +248,7 @@ class Transport:
                     attempt=attempt,
                     error=reason,
                 )
-                if attempt < total and retryable:
+                if attempt < total and retryable and not isinstance(exc, OutboundRefused):
                     time.sleep(self._delay(attempt, None))
                     continue
                 text = _unreachable(
@@ -348,13 +349,9 @@ def normalize_base_url(base_url: str) -> str:
 
 
 def _new_session(pool_size: int) -> requests.Session:
-    session = requests.Session()
-    # Our own retry loop decides; urllib3 must not retry behind our back.
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.trust_env = False  # no proxies or .netrc credentials from the environment
-    return session
+    """The guarded outbound session (DESIGN.md §6): every connection's address is checked
+    and pinned, redirects are refused, no proxies; urllib3 never retries behind our back."""
+    return guarded_session(policy=CENTRAL_POLICY, pool_maxsize=pool_size)
 
 
 def _class_for(status: int) -> type[CentralError]:
@@ -403,6 +400,8 @@ def end_session(base_url: str, token: str, *, timeout: float = LOGOUT_TIMEOUT) -
 
 def _describe_network_error(exc: requests.RequestException, timeout: float) -> str:
     """What went wrong, in words: "connection refused", "no answer within 10 s"..."""
+    if isinstance(exc, OutboundRefused):
+        return f"the address is not allowed ({exc})"
     if isinstance(exc, requests.ConnectTimeout):
         return f"no connection within {timeout:g} s"
     if isinstance(exc, requests.Timeout):

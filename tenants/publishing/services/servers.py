@@ -65,7 +65,8 @@ def central_server_save(
     password: str = "",
     server: CentralServer | None = None,
 ) -> CentralServer:
-    """Create or update a server. A blank password on edit keeps the stored one.
+    """Create or update a server. A blank password on edit keeps the stored one, unless the
+    address changes: a new address needs the password typed again.
 
     The URL is checked (scheme, SSRF) before any request, then a login probe
     must succeed; only then are the row and the credentials written.
@@ -80,6 +81,12 @@ def central_server_save(
     if server is None and not password:
         raise ValidationError({"password": "Enter the Central account's password."})
     if server is not None and not password:
+        if url != server.base_url:
+            # The stored password is only ever sent to the address it was saved for:
+            # otherwise anyone allowed to edit the URL could have it sent to their server.
+            raise ValidationError(
+                {"password": "Enter the password again to change the server's address."}
+            )
         password = secret_store().get(credentials.central_password(server.pk)).reveal()
     clash = CentralServer.objects.filter(base_url=url)
     if server is not None:

@@ -76,7 +76,10 @@ def api_token_create(
 
 
 def api_token_revoke(token: ApiToken, *, actor: Any) -> ApiToken:
-    require_role(actor, token.organization, Role.ADMIN, "revoke API tokens")
+    revoker = require_role(actor, token.organization, Role.ADMIN, "revoke API tokens")
+    if revoker != Role.OWNER and _belongs_to_an_owner(token):
+        # Otherwise an admin could cut off the owners' automation.
+        raise NotAllowed("Only an owner can revoke an owner's tokens.")
     if token.revoked_at:
         raise InvalidState("This token is already revoked.")
     with transaction.atomic():
@@ -90,6 +93,14 @@ def api_token_revoke(token: ApiToken, *, actor: Any) -> ApiToken:
             schema_name=token.organization.schema_name,
         )
     return token
+
+
+def _belongs_to_an_owner(token: ApiToken) -> bool:
+    if token.role == Role.OWNER:
+        return True
+    return Membership.objects.filter(
+        user_id=token.created_by_id, organization_id=token.organization_id, role=Role.OWNER
+    ).exists()
 
 
 @dataclass(frozen=True)
@@ -124,4 +135,14 @@ def api_token_authenticate(raw: str, organization) -> TokenIdentity | None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return TokenIdentity(token=token, user=token.created_by, role=role)
+    identity = TokenIdentity(token=token, user=token.created_by, role=role)
+    # The user object acts for this request only: services see that it is acting through
+    # a token (whose role caps theirs) and the audit trail records which token.
+    token.created_by.api_token_identity = identity
+    return identity
+
+
+def token_of(actor: Any) -> TokenIdentity | None:
+    """The API token an actor is acting through, or None (a session, or the system)."""
+    identity = getattr(actor, "api_token_identity", None)
+    return identity if isinstance(identity, TokenIdentity) else None

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from control_plane.accounts.models import Membership
 from control_plane.accounts.roles import Role, can_grant
+from control_plane.accounts.services.api_tokens import token_of
 from control_plane.accounts.services.permissions import require_role
 from control_plane.errors import InvalidState, NotAllowed
 from tenants.audit.services import audit_record
@@ -81,7 +82,9 @@ def membership_remove(membership: Membership, *, actor: Any) -> None:
     with transaction.atomic():
         membership = _lock(membership)
         organization = membership.organization
-        is_self = getattr(actor, "pk", None) == membership.user_id
+        # Leaving is something people do themselves, in their session; a token acting
+        # on its creator's membership needs what removing anyone needs.
+        is_self = getattr(actor, "pk", None) == membership.user_id and token_of(actor) is None
         if not is_self:
             remover = require_role(actor, organization, Role.ADMIN, "remove members")
             if membership.role == Role.OWNER and remover != Role.OWNER:

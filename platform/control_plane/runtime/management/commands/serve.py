@@ -63,7 +63,8 @@ class Command(BaseCommand):
                     options["host"],
                     "-p",
                     str(options["port"]),
-                    "--proxy-headers",
+                    # No --proxy-headers: daphne would believe X-Forwarded-For from anyone.
+                    # The client address is worked out per request from TRUSTED_PROXIES.
                     "control_plane.asgi:application",
                 ]
             )
