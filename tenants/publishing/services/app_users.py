@@ -98,14 +98,17 @@ def app_user_ensure_central(
     if app_user.central_id and token is not None:
         return app_user.central_id, token.reveal()
     project = app_user.project
-    existing = next(
-        (
-            u
-            for u in client.list_app_users(project.central_project_id)
-            if u.get("displayName") == app_user.name and not u.get("deletedAt")
-        ),
-        None,
-    )
+    if remote_users is not None:  # the run's list: no request per app user
+        existing = remote_users.get(app_user.name)
+    else:
+        existing = next(
+            (
+                u
+                for u in client.list_app_users(project.central_project_id)
+                if u.get("displayName") == app_user.name and not u.get("deletedAt")
+            ),
+            None,
+        )
     if existing is None or not existing.get("token"):
         existing = client.create_app_user(project.central_project_id, app_user.name)
     AppUser.objects.filter(pk=app_user.pk).update(central_id=existing["id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ class Attachment:
 
     def json(self, name: str) -> dict[str, Any]:
         exists = self.data is not None
-        return {
+        data: dict[str, Any] = {
             "name": name,
             "type": self.type,
             "exists": exists,
@@ -48,6 +49,10 @@ class Attachment:
             "datasetExists": False,
             "updatedAt": self.updated_at,
         }
+        if self.data is not None:  # Central joins the blob's md5 and size (2024.3+)
+            data["hash"] = hashlib.md5(self.data, usedforsecurity=False).hexdigest()
+            data["size"] = len(self.data)
+        return data
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes.central import problems
+from tests.fakes.central.blob_race import BlobRace
 from tests.fakes.central.forms import FormRoutes, json_body
 from tests.fakes.central.models import ROLES, Account, FormRecord, Request, Route, now
 from tests.fakes.central.problems import Problem
@@ -32,6 +33,7 @@ class CentralState(FormRoutes):
         self.app_users: dict[int, dict[str, Any]] = {}  # actor id -> app user json
         self.forms: dict[tuple[int, str], FormRecord] = {}
         self._ids = {"actor": 0, "project": 0}
+        self.blob_race = BlobRace()
         self.routes: list[tuple[str, re.Pattern[str], Route]] = [
             (m, re.compile(p + "$"), r)
             for m, p, r in [
@@ -56,6 +58,7 @@ class CentralState(FormRoutes):
                 ("GET", r"/v1/projects/(?P<pid>\d+)/forms/(?P<fid>[^/]+)/assignments/(?P<role>[^/]+)", self.list_assignments),
                 ("POST", r"/v1/projects/(?P<pid>\d+)/forms/(?P<fid>[^/]+)/assignments/(?P<role>[^/]+)/(?P<actor>\d+)", self.assign),
                 ("DELETE", r"/v1/projects/(?P<pid>\d+)/forms/(?P<fid>[^/]+)/assignments/(?P<role>[^/]+)/(?P<actor>\d+)", self.unassign),
+                ("GET", r"/v1/projects/(?P<pid>\d+)/assignments/forms/(?P<role>[^/]+)", self.project_form_assignments),
             ]
         ]  # fmt: skip
 
@@ -149,7 +152,9 @@ class CentralState(FormRoutes):
 
     def list_app_users(self, req: Request, pid: str) -> tuple[int, Any]:
         self._project(req, pid)
-        return 200, [u for u in self.app_users.values() if u["projectId"] == int(pid)]
+        return 200, [
+            u for u in self.app_users.values() if u["projectId"] == int(pid) and not u["deletedAt"]
+        ]
 
     def create_app_user(self, req: Request, pid: str) -> tuple[int, Any]:
         self._project(req, pid)
