@@ -32,6 +32,8 @@ from tenants.secretstore.store import secret_store
 
 log = structlog.get_logger(__name__)
 
+ALREADY_EXISTS = 409.3  # Central's code for "a resource already exists with ..."
+
 STEP_WORDS = {
     "": "starting",
     "app_user": "making the app user in Central",
@@ -195,7 +197,10 @@ def _publish(context: PublishContext, item: PublishRunItem, variant) -> dict[str
         if form is None:
             try:
                 client.create_form(pid, variant.xform_xml)
-            except CentralConflict:  # made by an attempt that died before recording it
+            except CentralConflict as exc:
+                if exc.code != ALREADY_EXISTS:
+                    raise
+                # Made by an attempt that died before it could record it: draft over it.
                 client.create_draft(pid, variant.form_id, variant.xform_xml)
         else:
             client.create_draft(pid, variant.form_id, variant.xform_xml)
