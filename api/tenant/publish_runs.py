@@ -75,6 +75,7 @@ class RunSerializer(serializers.ModelSerializer):
             "attempt",
             "version",
             "requested_by_label",
+            "retried_by_label",
             "error_code",
             "error",
             "issues",

@@ -84,6 +84,10 @@ def test_an_app_user_deleted_in_central_is_made_again_when_access_is_refused(
     recreated = PublishEvent.objects.get(run=run, state="recreated")
     assert recreated.app_user_name == "ana"
     assert recreated.data == {"old_central_id": old_id, "central_id": ana.central_id}
+    assert (
+        "app_user.changed",
+        {"id": ana.pk, "project": tx_project.pk, "change": "recreated"},
+    ) in notices
     assert ("app_user.recreated", {
         "id": ana.pk, "project": tx_project.pk, "central_id": ana.central_id,
         "old_central_id": old_id,

@@ -64,6 +64,9 @@ def app_user_recreate_central(
             data={"old_central_id": stale_id, "central_id": created["id"], "run": run_id},
         )
         organization_notice(
+            "app_user.changed", {"id": app_user.pk, "project": project.pk, "change": "recreated"}
+        )
+        organization_notice(
             "app_user.recreated",
             {
                 "id": app_user.pk,
