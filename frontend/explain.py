@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tenants.publishing.central.remedies import final_conflict
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -77,15 +79,63 @@ _RUN_CODES: dict[str, tuple[str, str]] = {
         "This app user was deleted while publishing.",
         "Nothing to do unless you meant to keep it.",
     ),
+    "central_credentials_missing": (
+        "Publish MDM has no password for this Central server any more.",
+        "An admin should edit the server under Central servers and enter its username and "
+        "password again, then retry.",
+    ),
+    "internal_error": (
+        "Publishing stopped because of an unexpected error in Publish MDM.",
+        "Retry; if it happens again, send the message below to your administrator.",
+    ),
+    "some_failed": (
+        "Some app users were not published.",
+        "Each one's reason is shown below; Retry publishes only those, the others keep "
+        "the new version.",
+    ),
+    "all_failed": (
+        "No app user was published.",
+        "Each one's reason is shown below; fix what it says, then retry.",
+    ),
 }
 
+# Where a 404 comes from depends on what the item was doing.
+_NOT_FOUND_BY_STEP: dict[str, tuple[str, str]] = {
+    "assign": (
+        "Central could not find the app user or its form when giving access.",
+        "Retry: an app user deleted in Central is created again (its devices then need the "
+        "new QR code). If it fails again, check the form and the app user in Central.",
+    ),
+    "form": (
+        "Central could not find the form, or the project it belongs to.",
+        "Check in Central that the project and the form still exist, then retry.",
+    ),
+    "attachments": (
+        "Central could not find the form's draft or one of its files.",
+        "Retry; a new draft is made. If it fails again, check the form in Central.",
+    ),
+    "publish": (
+        "Central could not find the form's draft to publish.",
+        "Retry; a new draft is made. If it fails again, check the form in Central.",
+    ),
+}
+_ATTACHMENTS_LOST = (
+    "Central did not keep one of the form's files, so the form was not published.",
+    "Retry the failed app users; if it happens again, check the storage of the Central server.",
+)
 
-def _from_central_code(code: float | int | str | None) -> tuple[str, str] | None:
+
+def _from_central_code(code: float | int | str | None, step: str = "") -> tuple[str, str] | None:
     try:
         value = float(code)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
     status = int(value)
+    conflict = final_conflict(value)
+    if conflict is not None:
+        return conflict
+    if status == 404 and step in _NOT_FOUND_BY_STEP:
+        return _NOT_FOUND_BY_STEP[step]
     if status == 401:
         return _SERVER_LOGIN
     if status == 403:
@@ -149,7 +199,9 @@ def item_error(item) -> Explanation | None:
             "Fix the spreadsheet rows named below, upload it again and publish.",
         )
     central = item.central_error or {}
-    found = _from_central_code(central.get("code")) or _from_message(item.error)
+    found = _from_central_code(central.get("code"), item.step) or _from_message(item.error)
+    if found is None and item.step == "attachments" and "did not keep" in (item.error or ""):
+        found = _ATTACHMENTS_LOST
     if found is None:
         if item.status == "skipped":
             found = ("Not published: the run stopped before this app user.", "See the run's error.")

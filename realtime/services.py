@@ -33,6 +33,7 @@ _NOTICE_MIN_ROLE: dict[str, str] = {
     "run.started": Role.VIEWER,
     "run.finished": Role.VIEWER,
     "app_user.changed": Role.VIEWER,
+    "app_user.recreated": Role.VIEWER,
 }
 UNREGISTERED_NOTICE_MIN_ROLE = Role.ADMIN
 

@@ -77,6 +77,7 @@ class RunSerializer(serializers.ModelSerializer):
             "version",
             "rollback_of",
             "requested_by_label",
+            "retried_by_label",
             "error_code",
             "error",
             "issues",

@@ -348,6 +348,10 @@ class PublishRun(models.Model):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     requested_by_id = models.BigIntegerField(null=True, blank=True)
     requested_by_label = models.CharField(max_length=254, blank=True)
+    # Who asked for the latest retry: a retry that must still read a Google Sheet reads
+    # it with this person's Google connection, never the original requester's.
+    retried_by_id = models.BigIntegerField(null=True, blank=True)
+    retried_by_label = models.CharField(max_length=254, blank=True)
     version = models.ForeignKey(
         FormTemplateVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
@@ -401,6 +405,8 @@ class PublishRunItem(models.Model):
     step = models.CharField(max_length=30, blank=True)
     error = models.TextField(blank=True)
     central_error = models.JSONField(null=True, blank=True)
+    # Files Central was confirmed to hold when this item was published: name -> sha256.
+    attachments_confirmed = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

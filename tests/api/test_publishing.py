@@ -212,6 +212,7 @@ def test_retry_of_a_failed_run_is_idempotent(org_a, template, editor):
     assert first.status_code == 202, first.content
     second = editor.post(f"/api/v1/publish-runs/{run.pk}/retry/", HTTP_IDEMPOTENCY_KEY=key)
     assert second.status_code == 202 and second.json()["attempt"] == first.json()["attempt"] == 2
+    assert "@" in first.json()["retried_by_label"]  # who retried: whose Google reads the sheet
     with tenant(org_a):
         assert PublishRun.objects.get(pk=run.pk).attempt == 2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tenants.publishing.models import AppUser, FormTemplate
 from tenants.publishing.services.publish import publish_start
 from tenants.publishing.services.publish_job import publish_run_execute
-from tenants.publishing.services.templates import template_create
+from tenants.publishing.services.templates import template_attachment_put, template_create
 from tenants.publishing.services.variables import project_value_set, variable_create
 from tests.xlsforms import YES_NO, make_xlsform
 
@@ -58,3 +58,30 @@ def with_district(project, value: str = "North") -> None:
 def publish(template, **kwargs):
     run = publish_start(template=template, actor=None, **kwargs)
     return publish_run_execute(run.pk)
+
+
+VILLAGES = b"name,label\nn1,North village\ns1,South village\n"
+
+
+def form_with_file(variables: tuple[str, ...] = ()) -> bytes:
+    """A form whose choices come from ``villages.csv`` (an attachment Central expects)."""
+    rows = [
+        {"type": "text", "name": "respondent", "label": "Name"},
+        {"type": "select_one_from_file villages.csv", "name": "village", "label": "Village"},
+    ]
+    rows += [{"type": "calculate", "name": v, "calculation": "''"} for v in variables]
+    return make_xlsform(rows, settings={"form_title": "x", "form_id": "x"})
+
+
+def template_with_file(project, users, data: bytes = VILLAGES) -> FormTemplate:
+    template = template_for(project, users, source=form_with_file())
+    template_attachment_put(
+        template, actor=None, name="villages.csv", data=data, content_type="text/csv"
+    )
+    return template
+
+
+def published_file(central, project, form_id: str, name: str = "villages.csv") -> bytes | None:
+    """The file Central serves with the form's published version (None: missing)."""
+    (form,) = [f for f in central.forms(project.central_project_id) if f.xml_form_id == form_id]
+    return form.current.attachments[name].data if form.current else None

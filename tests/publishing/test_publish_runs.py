@@ -156,3 +156,25 @@ def test_concurrent_publish_requests_start_one_run(tx_project):
         thread.join()
     assert sorted(outcomes) == ["busy", "busy", "busy", "started"]
     assert PublishRun.objects.filter(template=template).count() == 1
+
+
+def test_progress_writes_skip_the_disk_flush_but_never_loosen_a_callers_transaction(
+    tx_project,
+):
+    """Steps and their events commit with synchronous_commit off, only in their own
+    transaction: inside a caller's transaction nothing changes its durability."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.publishing.services.publish_item import _progress
+
+    with CaptureQueriesContext(connection) as alone:
+        with _progress():
+            pass
+    with transaction.atomic(), CaptureQueriesContext(connection) as nested:
+        with _progress():
+            pass
+    assert [q["sql"] for q in alone if "synchronous_commit" in q["sql"]] == [
+        "SET LOCAL synchronous_commit TO OFF"
+    ]
+    assert not [q for q in nested if "synchronous_commit" in q["sql"]]

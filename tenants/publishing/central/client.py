@@ -222,13 +222,19 @@ class CentralClient:
 
     def upload_draft_attachment(
         self, project_id: int, xml_form_id: str, name: str, data: bytes, content_type: str
-    ) -> None:
+    ) -> JSON | None:
         """Fill one expected attachment of the draft (404 if the form does not expect it).
+
+        Returns what Central says it now holds for that attachment (``exists``, and the
+        file's md5 as ``hash``; Central 2025.1 and later), or ``None`` when Central only
+        answers ``{"success": true}``. A 200 does not prove the file was kept: under
+        concurrent uploads of the same new file Central may store nothing (``exists``
+        false), so callers confirm before publishing.
 
         Retried like an idempotent call: an upload replaces the file, so repeating
         it leaves the same state.
         """
-        self._http.request(
+        response = self._http.request(
             "POST",
             f"{_form(project_id, xml_form_id)}/draft/attachments/{quote(name, safe='')}",
             operation=f"upload attachment {name!r} to form {xml_form_id!r} in project {project_id}",
@@ -236,6 +242,11 @@ class CentralClient:
             data=data,
             headers={"Content-Type": content_type},
         )
+        try:
+            answer = response.json()
+        except ValueError:
+            return None
+        return answer if isinstance(answer, dict) and "exists" in answer else None
 
     def publish_draft(self, project_id: int, xml_form_id: str, version: str | None = None) -> None:
         """Publish the draft, setting its version first when given (409.6 if it was used)."""
@@ -266,6 +277,16 @@ class CentralClient:
                 )
         return self._app_user_role_id
 
+    def list_project_form_assignments(
+        self, project_id: int, role: int | str = APP_USER_ROLE
+    ) -> list[JSON]:
+        """Every form grant of ``role`` in the project, in one call:
+        ``[{"actorId", "roleId", "xmlFormId"}]``."""
+        return self._get_json(
+            f"{_project(project_id)}/assignments/forms/{_role(role)}",
+            f"list form assignments in project {project_id}",
+        )
+
     def list_form_assignments(self, project_id: int, xml_form_id: str, role_id: int) -> list[JSON]:
         """Actors (e.g. app users) holding ``role_id`` on the form."""
         return self._get_json(
@@ -273,8 +294,11 @@ class CentralClient:
             f"list assignments of form {xml_form_id!r} in project {project_id}",
         )
 
-    def assign_form(self, project_id: int, xml_form_id: str, role_id: int, actor_id: int) -> None:
-        """Grant ``role_id`` on the form to the actor. Already assigned counts as done.
+    def assign_form(
+        self, project_id: int, xml_form_id: str, role_id: int | str, actor_id: int
+    ) -> None:
+        """Grant ``role_id`` (an id, or a system name such as ``app-user``) on the form to
+        the actor. Already assigned counts as done; CentralNotFound if the actor is gone.
 
         Safe to retry: Central answers 409.3 when the grant exists, which we accept.
         """
@@ -313,8 +337,13 @@ def _form(project_id: int, xml_form_id: str) -> str:
     return f"{_project(project_id)}/forms/{quote(xml_form_id, safe='')}"
 
 
-def _assignment(project_id: int, xml_form_id: str, role_id: int, actor_id: int) -> str:
-    return f"{_form(project_id, xml_form_id)}/assignments/{int(role_id)}/{int(actor_id)}"
+def _role(role: int | str) -> str:
+    """Central takes a role's id or its system name (``app-user``) in paths."""
+    return str(role) if isinstance(role, int) else quote(role, safe="")
+
+
+def _assignment(project_id: int, xml_form_id: str, role_id: int | str, actor_id: int) -> str:
+    return f"{_form(project_id, xml_form_id)}/assignments/{_role(role_id)}/{int(actor_id)}"
 
 
 def _form_id_hint(definition: bytes, content_type: str) -> str | None:

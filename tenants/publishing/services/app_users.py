@@ -160,16 +160,21 @@ def app_user_ensure_central(
         return app_user.central_id, token.reveal()
     project = app_user.project
     revoking = revoking_central_ids(project)
-    existing = next(
-        (
-            u
-            for u in client.list_app_users(project.central_project_id)
-            if u.get("displayName") == app_user.name
-            and not u.get("deletedAt")
-            and u.get("id") not in revoking
-        ),
-        None,
-    )
+    if remote_users is not None:  # the run's list: no request per app user
+        existing = remote_users.get(app_user.name)
+        if existing is not None and existing.get("id") in revoking:
+            existing = None
+    else:
+        existing = next(
+            (
+                u
+                for u in client.list_app_users(project.central_project_id)
+                if u.get("displayName") == app_user.name
+                and not u.get("deletedAt")
+                and u.get("id") not in revoking
+            ),
+            None,
+        )
     if existing is None or not existing.get("token"):
         existing = client.create_app_user(project.central_project_id, app_user.name)
     if not AppUser.objects.filter(pk=app_user.pk).update(central_id=existing["id"]):

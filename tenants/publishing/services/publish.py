@@ -120,7 +120,12 @@ def is_stalled(run: PublishRun) -> bool:
 
 
 def publish_retry(run: PublishRun, *, actor: Any) -> PublishRun:
-    """Run again what did not succeed; published app users are not touched again."""
+    """Run again what did not succeed; published app users are not touched again.
+
+    The run keeps who requested it; who retries is recorded too, because a retry that
+    has no stored version yet reads the Google Sheet again, and it must do so with the
+    retrying person's Google connection, never the requester's.
+    """
     with transaction.atomic():
         run = PublishRun.objects.select_for_update().get(pk=run.pk)
         if run.status == RunStatus.SUCCEEDED:
@@ -131,6 +136,11 @@ def publish_retry(run: PublishRun, *, actor: Any) -> PublishRun:
             with transaction.atomic():
                 run.status, run.attempt = RunStatus.QUEUED, run.attempt + 1
                 run.error, run.error_code, run.issues, run.finished_at = "", "", [], None
+                retrier = actor_fields(actor)
+                run.retried_by_id, run.retried_by_label = (
+                    retrier["actor_id"],
+                    retrier["actor_label"],
+                )
                 run.save()
         except IntegrityError as exc:
             raise PublishBusy("Another run of this template is in progress.") from exc

@@ -4,14 +4,17 @@ The job is safe to run again at any point (a retry, or after a worker died):
 - the version and its artifacts are created once per run and reused after;
 - app users already ``published`` are skipped;
 - every Central step checks before it creates (app user, form, assignment)
-  and a 409 for a version Central already has counts as done.
+  and a 409 for a version Central already has counts as done;
+- whatever fails, the run ends ``succeeded``, ``partially_failed`` or ``failed``
+  with a final event and a message, never stays ``running``.
+What Central is asked once per run (its forms of this template, its app users,
+the project's form grants) is not asked again per app user: see ``publish_item``.
 No database transaction is held open across a remote call.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,7 +29,7 @@ from django.utils import timezone
 from control_plane.errors import ServiceError
 from control_plane.storage import tenant_path
 from tenants.publishing import credentials
-from tenants.publishing.central.errors import CentralConflict, CentralError
+from tenants.publishing.central.errors import CentralError
 from tenants.publishing.events import emit, organization_notice
 from tenants.publishing.google import GoogleError, export_sheet_xlsx, refresh_access_token
 from tenants.publishing.models import (
@@ -41,14 +44,18 @@ from tenants.publishing.models import (
     RunStatus,
     SourceKind,
 )
-from tenants.publishing.rendering import TemplateError, VariantSpec, load_source, render_all
-from tenants.publishing.services.app_users import (
-    app_user_ensure_central,
-    remote_app_users,
+from tenants.publishing.rendering import (
+    TemplateError,
+    VariantSpec,
+    load_source,
+    render_all,
+    template_variables,
 )
 from tenants.publishing.services.clients import central_client_for
+from tenants.publishing.services.publish_finish import publish_run_finish
+from tenants.publishing.services.publish_item import publish_context_build, publish_item
 from tenants.publishing.services.templates import store_source
-from tenants.publishing.services.variables import values_for_app_users
+from tenants.publishing.services.variables import template_values_for_app_users
 from tenants.publishing.services.versions import ArtifactUnavailable, version_source
 from tenants.secretstore.store import secret_store
 
@@ -83,12 +90,15 @@ def download_source(template: FormTemplate, run: PublishRun) -> bytes:
             raise RunAborted("The template has no uploaded .xlsx.", code="no_source")
         with default_storage.open(template.source_file, "rb") as handle:
             return handle.read()
-    if run.requested_by_id is None:
+    # A retry reads with the retrying person's Google connection, never the requester's.
+    reader_id = run.retried_by_id if run.attempt > 1 else run.requested_by_id
+    if reader_id is None:
         raise RunAborted(
-            "A Google Sheet is read with the requesting person's Google account.",
+            "A Google Sheet is read with the Google account of the person who publishes "
+            "(or retries); this one was started without a person.",
             code="google_not_connected",
         )
-    refresh = secret_store().get_optional(credentials.google_refresh_token(run.requested_by_id))
+    refresh = secret_store().get_optional(credentials.google_refresh_token(reader_id))
     if refresh is None:
         raise RunAborted(
             "Connect your Google account (Sign in with Google) to publish from a Google Sheet.",
@@ -119,9 +129,13 @@ def next_version(
     return f"{day}-v{highest + 1}"
 
 
-def _specs(template: FormTemplate, items: list[PublishRunItem], version: str) -> list[VariantSpec]:
+def _specs(
+    template: FormTemplate, items: list[PublishRunItem], version: str, source
+) -> list[VariantSpec]:
     app_users = [i.app_user for i in items if i.app_user is not None]
-    values = values_for_app_users(template.project, app_users)
+    values, _ = template_values_for_app_users(
+        template.project, app_users, template_variables(source)
+    )
     return [
         VariantSpec(
             app_user=a.name,
@@ -135,12 +149,49 @@ def _specs(template: FormTemplate, items: list[PublishRunItem], version: str) ->
 
 
 def _render(template, items, version, source) -> tuple[list, list]:
-    validated, issues = render_all(source, _specs(template, items, version))
+    validated, issues = render_all(source, _specs(template, items, version, source))
     return validated, issues
 
 
-def prepare_version(run: PublishRun, client) -> dict[str, PreparedVariant]:
-    """Render and validate every variant, then store the version (once per run)."""
+def _report_value_gaps(run: PublishRun, items: list[PublishRunItem], source) -> None:
+    """Say once per run which variables the template uses that some app users lack."""
+    app_users = [i.app_user for i in items if i.app_user is not None]
+    _, gaps = template_values_for_app_users(
+        run.template.project, app_users, template_variables(source)
+    )
+    if not gaps:
+        return
+    parts = []
+    for name, names in gaps.items():
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        parts.append(f"{name} (no value for {shown})")
+    emit(
+        run,
+        step="validate",
+        state="warning",
+        message=(
+            "The template uses variables some app users have no value for: "
+            + "; ".join(parts)
+            + ". Their forms keep the template's own calculation for these rows; set the "
+            "values (for the project or the app users) and publish again to fill them."
+        ),
+        data={"missing_values": gaps},
+    )
+
+
+def template_forms(client, template: FormTemplate, form_ids: set[str]) -> dict[str, dict]:
+    """Central's forms among ``form_ids`` (one list request), by form id."""
+    return {
+        f["xmlFormId"]: f
+        for f in client.list_forms(template.project.central_project_id)
+        if f.get("xmlFormId") in form_ids
+    }
+
+
+def prepare_version(run: PublishRun, client) -> tuple[dict[str, PreparedVariant], dict[str, dict]]:
+    """Render and validate every variant, then store the version (once per run).
+
+    Returns the variants by app user name and Central's forms of this template."""
     template = run.template
     items = list(run.items.select_related("app_user"))
     emit(run, step="download", state="started", message="Reading the template's source")
@@ -168,20 +219,17 @@ def prepare_version(run: PublishRun, client) -> dict[str, PreparedVariant]:
         state="done",
         data={"warnings": sum(len(v.warnings) for v in validated)},
     )
+    _report_value_gaps(run, items, source)
     # Only now talk to Central: versions of exactly the forms this template owns.
-    form_ids = {v.form_id for v in validated}
-    central_versions = [
-        f.get("version") or ""
-        for f in client.list_forms(template.project.central_project_id)
-        if f.get("xmlFormId") in form_ids
-    ]
+    central_forms = template_forms(client, template, {v.form_id for v in validated})
+    central_versions = [f.get("version") or "" for f in central_forms.values()]
     final = next_version(template, central_versions, day)
     if final != version:
         validated, issues = _render(template, items, final, source)
         if issues:  # pragma: no cover - same form, other version string
             _abort_with_issues(run, items, issues)
             raise RunAborted("The form has errors.", code="validation_failed")
-    return _store_version(run, final, source_bytes, validated)
+    return _store_version(run, final, source_bytes, validated), central_forms
 
 
 def _store_version(
@@ -292,136 +340,7 @@ def _issue_text(record: dict) -> str:
     return f"{where}: {record['message']}"
 
 
-# --- publishing one app user ---------------------------------------------------------------
-
-
-@dataclass
-class PublishContext:
-    run: PublishRun
-    client: object
-    role_id: int
-    version: str
-    remote_users: dict[str, dict]
-    attachments: dict[str, tuple[str, str]]  # name → (storage name, content type)
-
-
-def _step(context: PublishContext, item: PublishRunItem, step: str) -> None:
-    PublishRunItem.objects.filter(pk=item.pk).update(step=step)
-    emit(context.run, item=item, step=step, state="started")
-
-
-def publish_item(context: PublishContext, item: PublishRunItem, variant: PreparedVariant) -> str:
-    """Publish one variant to Central; returns the item's final status."""
-    client, run = context.client, context.run
-    project = run.template.project
-    central_project = project.central_project_id
-    PublishRunItem.objects.filter(pk=item.pk).update(
-        status=ItemStatus.RUNNING, started_at=timezone.now(), attempts=item.attempts + 1
-    )
-    started = time.perf_counter()
-    try:
-        if item.app_user is None:
-            raise RunAborted("The app user was deleted.", code="app_user_deleted")
-        _step(context, item, "app_user")
-        actor_id, _ = app_user_ensure_central(
-            item.app_user, client, remote_users=context.remote_users
-        )
-        _queue_qr_refresh(item.app_user)
-        _step(context, item, "form")
-        form = client.get_form(central_project, variant.form_id)
-        # A form that was never published reports its draft's version: only a
-        # published form with our version means this step already happened.
-        already_live = (
-            form is not None
-            and form.get("publishedAt") is not None
-            and form.get("version") == context.version
-        )
-        if form is None:
-            client.create_form(central_project, variant.xform_xml)
-        elif not already_live:
-            client.create_draft(central_project, variant.form_id, variant.xform_xml)
-        if not already_live:
-            _step(context, item, "attachments")
-            missing = _upload_attachments(context, central_project, variant)
-            if missing:
-                emit(
-                    run,
-                    item=item,
-                    step="attachments",
-                    state="warning",
-                    message="No file uploaded for: " + ", ".join(missing),
-                )
-            _step(context, item, "publish")
-            try:
-                client.publish_draft(central_project, variant.form_id, context.version)
-            except CentralConflict:
-                current = client.get_form(central_project, variant.form_id) or {}
-                if current.get("publishedAt") is None or current.get("version") != context.version:
-                    raise
-        _step(context, item, "assign")
-        assigned = client.list_form_assignments(central_project, variant.form_id, context.role_id)
-        if not any(a.get("id") == actor_id for a in assigned):
-            client.assign_form(central_project, variant.form_id, context.role_id, actor_id)
-    except (CentralError, ServiceError) as exc:
-        body = getattr(exc, "body", None)
-        PublishRunItem.objects.filter(pk=item.pk).update(
-            status=ItemStatus.FAILED,
-            error=exc.message[:4000],
-            central_error=body if isinstance(body, dict) else None,
-            finished_at=timezone.now(),
-        )
-        emit(
-            run,
-            item=item,
-            step=PublishRunItem.objects.get(pk=item.pk).step,
-            state="failed",
-            message=exc.message,
-            data={"central": body if isinstance(body, dict) else None},
-        )
-        return ItemStatus.FAILED
-    PublishRunItem.objects.filter(pk=item.pk).update(
-        status=ItemStatus.PUBLISHED,
-        error="",
-        central_error=None,
-        finished_at=timezone.now(),
-        step="done",
-    )
-    emit(
-        run,
-        item=item,
-        step="done",
-        state="published",
-        message=f"{variant.form_id} {context.version}",
-        data={"form_id": variant.form_id, "ms": round((time.perf_counter() - started) * 1000)},
-    )
-    return ItemStatus.PUBLISHED
-
-
-def _queue_qr_refresh(app_user: AppUser) -> None:
-    """The QR code is CPU work the publish does not wait for: a job redraws it
-    if the app user's inputs changed (a new Central token, typically)."""
-    if app_user.qr_inputs_sha256 and app_user.central_id:
-        return
-    from tenants.publishing.tasks import sync_app_user
-
-    sync_app_user.defer(schema_name=connection.schema_name, app_user_id=app_user.pk)
-
-
-def _upload_attachments(
-    context: PublishContext, central_project: int, variant: PreparedVariant
-) -> list[str]:
-    missing = []
-    for name in variant.attachments:
-        found = context.attachments.get(name)
-        if found is None:
-            missing.append(name)
-            continue
-        storage_name, content_type = found
-        with default_storage.open(storage_name, "rb") as handle:
-            context.client.upload_draft_attachment(
-                central_project, variant.form_id, name, handle.read(), content_type
-            )
-    return missing
+# --- the run ---------------------------------------------------------------------------------
 
 
 def _in_tenant_thread(organization, function, *args):
@@ -433,10 +352,9 @@ def _in_tenant_thread(organization, function, *args):
         connection.close()
 
 
-# --- the run ---------------------------------------------------------------------------------
-
-
 def publish_run_execute(run_id: int, *, pool_size: int | None = None) -> PublishRun:
+    """Do (or finish) one run. Whatever goes wrong, the run ends with a final state,
+    event and message; unexpected errors are logged with their traceback."""
     run = PublishRun.objects.select_related("template__project__server", "version").get(pk=run_id)
     if run.status not in ACTIVE_RUN_STATUSES:
         return run
@@ -444,70 +362,65 @@ def publish_run_execute(run_id: int, *, pool_size: int | None = None) -> Publish
     emit(run, step="run", state="started", data={"attempt": run.attempt})
     organization_notice("run.started", {"run": run.pk, "template": run.template_id})
     pool_size = pool_size or settings.PUBLISH_POOL_SIZE
+    stage = "connect"
     try:
         client = central_client_for(run.template.project.server, max_concurrency=pool_size)
-        prepared = load_stored_version(run) if run.version_id else prepare_version(run, client)
-        role_id = client.app_user_role_id()
-        remote_users = remote_app_users(client, run.template.project.central_project_id)
+        stage = "prepare"
+        if run.version_id:
+            prepared = load_stored_version(run)
+            forms = template_forms(client, run.template, {p.form_id for p in prepared.values()})
+        else:
+            prepared, forms = prepare_version(run, client)
+        stage = "central"
+        context = publish_context_build(run, client, forms)
     except RunAborted as exc:
-        return _finish(run, forced=RunStatus.FAILED, error=exc.message, code=exc.code)
+        return publish_run_finish(run, forced=RunStatus.FAILED, error=exc.message, code=exc.code)
     except CentralError as exc:
-        return _finish(run, forced=RunStatus.FAILED, error=exc.message, code="central_error")
-    template = run.template
-    context = PublishContext(
-        run=run,
-        client=client,
-        role_id=role_id,
-        version=run.version.version,
-        remote_users=remote_users,
-        attachments={a.name: (a.file, a.content_type) for a in template.attachments.all()},
-    )
+        return publish_run_finish(
+            run, forced=RunStatus.FAILED, error=exc.message, code="central_error"
+        )
+    except ServiceError as exc:
+        return publish_run_finish(run, forced=RunStatus.FAILED, error=exc.message, code=exc.code)
+    except Exception as exc:  # noqa: BLE001 - the run must end, whatever happened
+        log.exception("publish.run_crashed", run=run.pk, stage=stage)
+        return publish_run_finish(
+            run, forced=RunStatus.FAILED, error=_unexpected(run, stage, exc), code="internal_error"
+        )
     items = list(run.items.exclude(status=ItemStatus.PUBLISHED).select_related("app_user__project"))
     organization = connection.tenant
-    with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="publish") as pool:
-        futures = [
-            pool.submit(
-                _in_tenant_thread,
-                organization,
-                publish_item,
-                context,
-                item,
-                prepared[item.app_user_name],
-            )
-            for item in items
-            if item.app_user_name in prepared
-        ]
-        for future in futures:
-            future.result()
-    return _finish(run)
+    try:
+        with ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="publish") as pool:
+            futures = [
+                pool.submit(
+                    _in_tenant_thread,
+                    organization,
+                    publish_item,
+                    context,
+                    item,
+                    prepared[item.app_user_name],
+                )
+                for item in items
+                if item.app_user_name in prepared
+            ]
+            for future in futures:
+                future.result()
+    except Exception as exc:  # noqa: BLE001
+        log.exception("publish.run_crashed", run=run.pk, stage="items")
+        return publish_run_finish(run, interrupted=True, error=_unexpected(run, "items", exc))
+    return publish_run_finish(run)
 
 
-def _finish(
-    run: PublishRun, *, forced: str | None = None, error: str = "", code: str = ""
-) -> PublishRun:
-    statuses = list(run.items.values_list("status", flat=True))
-    if forced:
-        run.items.filter(status__in=[ItemStatus.PENDING, ItemStatus.RUNNING]).update(
-            status=ItemStatus.SKIPPED, error=error
-        )
-        status = forced
-    elif all(s == ItemStatus.PUBLISHED for s in statuses):
-        status = RunStatus.SUCCEEDED
-    elif any(s == ItemStatus.PUBLISHED for s in statuses):
-        status = RunStatus.PARTIALLY_FAILED
-    else:
-        status = RunStatus.FAILED
-    PublishRun.objects.filter(pk=run.pk).update(
-        status=status, finished_at=timezone.now(), error=error[:4000], error_code=code
-    )
-    run.refresh_from_db()
-    from tenants.publishing.services.publish import run_summary
+_STAGE_WORDS = {
+    "connect": "connecting to Central",
+    "prepare": "reading, checking and storing the form",
+    "central": "reading the project's forms and app users in Central",
+    "items": "publishing to the app users",
+}
 
-    summary = run_summary(run)
-    emit(run, step="run", state=status, message=error, data={"summary": summary})
-    organization_notice(
-        "run.finished",
-        {"run": run.pk, "template": run.template_id, "status": status, "summary": summary},
-    )
-    log.info("publish.run_finished", run=run.pk, status=status, **summary)
-    return run
+
+def _unexpected(run: PublishRun, stage: str, exc: Exception) -> str:
+    return (
+        f"Publishing stopped while {_STAGE_WORDS.get(stage, stage)}: unexpected "
+        f"{type(exc).__name__}: {exc}. Retry; if it happens again, report publish run "
+        f"{run.pk} (the worker's log has the details)."
+    )[:4000]

@@ -220,3 +220,24 @@ def admin_password_for(app_user: AppUser, store=None) -> str | None:
         if name in found:
             return found[name].reveal()
     return None
+
+
+def template_values_for_app_users(
+    project: Project, app_users: list[AppUser], used: set[str]
+) -> tuple[dict[int, dict[str, str]], dict[str, list[str]]]:
+    """The values a template receives per app user, and the values it lacks.
+
+    A variable applies to a template only where the template has a ``calculate`` row
+    of that name (``used``): a template that does not mention ``district`` publishes
+    whatever values app users have for it. The second result names, per variable the
+    template uses, the app users with no value for it (their row keeps the
+    template's own calculation).
+    """
+    values = values_for_app_users(project, app_users)
+    applied = {pk: {k: v for k, v in found.items() if k in used} for pk, found in values.items()}
+    defined = TemplateVariable.objects.filter(name__in=used).exclude(name=ADMIN_PASSWORD)
+    gaps = {
+        name: sorted(a.name for a in app_users if name not in applied[a.pk])
+        for name in sorted(defined.values_list("name", flat=True))
+    }
+    return applied, {name: names for name, names in gaps.items() if names}

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes.central import problems
+from tests.fakes.central.blob_race import BlobRace
 from tests.fakes.central.datasets import DatasetRoutes
 from tests.fakes.central.models import (
     ROLES,
@@ -41,6 +42,7 @@ class FormRoutes(DatasetRoutes):
     accounts: dict[str, Account]
     app_users: dict[int, dict[str, Any]]
     forms: dict[tuple[int, str], FormRecord]
+    blob_race: BlobRace
 
     def _project(self, req: Request, pid: str) -> dict[str, Any]:
         raise NotImplementedError
@@ -182,8 +184,10 @@ class FormRoutes(DatasetRoutes):
         if form.draft is None or name not in form.draft.attachments:
             raise problems.not_found()
         attachment = form.draft.attachments[name]
-        attachment.data = req.body
-        attachment.content_type = req.headers.get("content-type") or "application/octet-stream"
+        content_type = req.headers.get("content-type") or "application/octet-stream"
+        stored = self.blob_race.stores(req.body, content_type)  # see blob_race.py
+        attachment.data = req.body if stored else None
+        attachment.content_type = content_type if stored else None
         attachment.updated_at = now()
         return 200, attachment.json(name)
 
@@ -197,6 +201,8 @@ class FormRoutes(DatasetRoutes):
 
     def _actor(self, actor_id: int) -> dict[str, Any]:
         if actor_id in self.app_users:
+            if self.app_users[actor_id].get("deletedAt"):  # Actors.getById skips deleted actors
+                raise problems.not_found()
             return {k: v for k, v in self.app_users[actor_id].items() if k != "token"}
         for account in self.accounts.values():
             if account.id == actor_id:
@@ -219,6 +225,18 @@ class FormRoutes(DatasetRoutes):
             )
         form.assignments.add((role_id, int(actor)))
         return 200, {"success": True}
+
+    def project_form_assignments(self, req: Request, pid: str, role: str) -> tuple[int, Any]:
+        """``GET /projects/{p}/assignments/forms/{role}``: every form grant of a role, at once."""
+        self._project(req, pid)
+        role_id = self._role(role)
+        return 200, [
+            {"actorId": actor, "roleId": r, "xmlFormId": form.xml_form_id}
+            for (p, _), form in self.forms.items()
+            if p == int(pid)
+            for r, actor in sorted(form.assignments)
+            if r == role_id
+        ]
 
     def unassign(self, req: Request, pid: str, fid: str, role: str, actor: str) -> tuple[int, Any]:
         form, role_id = self._form(req, pid, fid), self._role(role)

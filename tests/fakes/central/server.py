@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes.central.models import Raw
 from tests.fakes.central.problems import Problem
-from tests.fakes.central.state import Account, CentralState, FormRecord, Request
+from tests.fakes.central.state import Account, CentralState, FormRecord, Request, now
 
 MAX_CONCURRENCY = 10  # Central's database pool (slonik ``maximumPoolSize``) by default
 
@@ -179,6 +179,24 @@ class FakeCentral:
             self._failures.append(
                 _Failure(method.upper(), re.compile(path_regex), status, body, headers or {}, times)
             )
+
+    def attachment_race(self, lost: int = 1) -> None:
+        """Switch Central's blob-store race on (``lost`` > 0) or off (0).
+
+        After the first upload of each new file, the next ``lost`` uploads of the same
+        file answer 200 and store nothing (``exists: false``); see ``blob_race.py``.
+        """
+        with self.state.lock:
+            self.state.blob_race.switch(lost)
+
+    def remove_app_user(self, actor_id: int) -> None:
+        """Delete an app user as someone would in Central's web page (not through our API):
+        marked deleted, its key revoked, its form grants gone."""
+        with self.state.lock:
+            user = self.state.app_users[actor_id]
+            user["deletedAt"], user["token"] = now(), None
+            for form in self.state.forms.values():
+                form.assignments = {(r, a) for r, a in form.assignments if a != actor_id}
 
     def reset(self) -> None:
         """Back to an empty Central: no accounts, data, records, failures or latency."""

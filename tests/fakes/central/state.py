@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes.central import problems
+from tests.fakes.central.blob_race import BlobRace
 from tests.fakes.central.datasets import DatasetRecord
 from tests.fakes.central.forms import FormRoutes, json_body
 from tests.fakes.central.models import (
@@ -68,6 +69,7 @@ class CentralState(FormRoutes, OpenRosaRoutes):
         self.app_users: dict[int, dict[str, Any]] = {}  # actor id -> app user json
         self.forms: dict[tuple[int, str], FormRecord] = {}
         self._ids = {"actor": 0, "project": 0}
+        self.blob_race = BlobRace()
         self.routes: list[tuple[str, re.Pattern[str], Route]] = [
             (m, re.compile(p + "$"), r)
             for m, p, r in [
@@ -97,6 +99,7 @@ class CentralState(FormRoutes, OpenRosaRoutes):
                 ("POST", r"/v1/projects/(?P<pid>\d+)/datasets", self.create_dataset),
                 ("GET", r"/v1/projects/(?P<pid>\d+)/datasets/(?P<name>[^/]+)", self.get_dataset),
                 ("POST", r"/v1/projects/(?P<pid>\d+)/datasets/(?P<name>[^/]+)/properties", self.create_property),
+                ("GET", r"/v1/projects/(?P<pid>\d+)/assignments/forms/(?P<role>[^/]+)", self.project_form_assignments),
             ]
         ]  # fmt: skip
 
