@@ -17,8 +17,16 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
 
@@ -125,6 +133,14 @@ def resolve_host(hostname: str) -> HostResolution:
     return HostResolution(HostKind.ACTIVE, organization)
 
 
+def bad_host_response(request: HttpRequest) -> HttpResponse:
+    """400 for a malformed ``Host``: JSON in the API's error format under ``/api/``."""
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "bad_host", "message": "Invalid Host header.", "fields": {}}}
+        return JsonResponse(body, status=400)
+    return HttpResponseBadRequest("Invalid Host header.", content_type="text/plain")
+
+
 class TenantRoutingMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -132,7 +148,10 @@ class TenantRoutingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         connection.set_schema_to_public()
         request.tenant = None
-        hostname = request_hostname(request)
+        try:
+            hostname = request_hostname(request)
+        except DisallowedHost:
+            return bad_host_response(request)
         if request.path.startswith(OPEN_PATHS) or hostname == settings.BASE_DOMAIN:
             self._route_public(request)
             return self.get_response(request)
