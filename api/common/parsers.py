@@ -7,13 +7,13 @@ for bodies sent without a length.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
 from api.common.errors import PayloadTooLarge
+from control_plane import safejson
 
 
 def json_limit() -> int:
@@ -34,8 +34,8 @@ class LimitedJSONParser(parsers.JSONParser):
             return {}
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
-        except ValueError as exc:
+            return safejson.loads(raw.decode(encoding), parse_constant=_refuse_constant)
+        except ValueError as exc:  # malformed, not in the charset, or nested too deeply
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
 
 

@@ -186,7 +186,22 @@ CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
     default=[f"{PUBLIC_SCHEME}://*.{BASE_DOMAIN}" + (f":{PUBLIC_PORT}" if PUBLIC_PORT else "")],
 )
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
+# Behind a TLS-terminating proxy, the header it sets to say the browser used
+# https (empty: no proxy, trust the connection itself). SSL redirect and HSTS
+# read the scheme through it; /healthz stays reachable over plain http for
+# load-balancer probes.
+_PROXY_SSL_HEADER = env.str(
+    "SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto" if IS_PRODUCTION else ""
+).strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=IS_PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/|$)"]
+# HSTS: browsers keep to https for this long, on every organization's subdomain too.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -378,6 +393,9 @@ REALTIME_REVALIDATE_SECONDS = env.int("REALTIME_REVALIDATE_SECONDS", default=60)
 # API on the base host. Everything below is shared by both; views override
 # authentication and permissions where their host needs others.
 API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=1024 * 1024)
+# Deeper JSON (API bodies on both hosts, socket frames) is a 400 parse_error
+# before the parser recurses into it (control_plane.safejson).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
 # Multipart bodies (a 10 MB workbook plus form fields and boundaries).
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=12 * 1024 * 1024)
 # Non-file request data Django will hold in memory (forms and request.body).
