@@ -308,6 +308,11 @@ CENTRAL_ALLOW_HTTP = env.bool("CENTRAL_ALLOW_HTTP", default=False)
 CENTRAL_TIMEOUT = env.float("CENTRAL_TIMEOUT", default=10.0)
 CENTRAL_MAX_CONCURRENCY = env.int("CENTRAL_MAX_CONCURRENCY", default=8)
 PUBLISH_POOL_SIZE = env.int("PUBLISH_POOL_SIZE", default=8)
+# Workbooks (.xlsx: uploads, Google exports, imports) are measured before they
+# are opened (control_plane.archives): zip bombs are refused.
+XLSX_MAX_UNPACKED_BYTES = env.int("XLSX_MAX_UNPACKED_BYTES", default=50 * 1024 * 1024)
+XLSX_MAX_MEMBERS = env.int("XLSX_MAX_MEMBERS", default=1000)
+XLSX_MAX_RATIO = env.float("XLSX_MAX_RATIO", default=200.0)
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
 GOOGLE_DRIVE_API_URL = env.str("GOOGLE_DRIVE_API_URL", default="https://www.googleapis.com")

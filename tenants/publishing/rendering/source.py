@@ -33,6 +33,8 @@ from pyxform.xls2json_backends import (
     xlsx_value_to_str,
 )
 
+from control_plane.archives import ArchiveRefused, check_zip
+
 from .errors import Issue, TemplateError
 
 Tokens = tuple[str, ...]
@@ -150,6 +152,12 @@ def _unreadable(reason: str) -> TemplateError:
 
 def read_workbook(data: bytes) -> SourceForm:
     """Parse an .xlsx template. Raises TemplateError for unreadable or broken workbooks."""
+    try:
+        check_zip(data)  # before openpyxl unpacks anything (zip bombs)
+    except ArchiveRefused as exc:
+        raise TemplateError([Issue(sheet=None, row=None, message=exc.message)]) from None
+    except zipfile.BadZipFile as exc:
+        raise _unreadable(str(exc) or "not a zip archive") from exc
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
