@@ -397,6 +397,12 @@ REALTIME_REVALIDATE_SECONDS = env.int("REALTIME_REVALIDATE_SECONDS", default=60)
 # The tenant API lives at /api/v1/ on each organization's host; the control-plane
 # API on the base host. Everything below is shared by both; views override
 # authentication and permissions where their host needs others.
+# The server refuses larger bodies with 413 before reading them
+# (control_plane.runtime.server): MAX_REQUEST_BYTES on the paths that take
+# file uploads, the other on every other path. Finer limits below answer the
+# bodies in between.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=20 * 1024 * 1024)
+MAX_REQUEST_BYTES_NON_UPLOAD = env.int("MAX_REQUEST_BYTES_NON_UPLOAD", default=3 * 1024 * 1024)
 API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=1024 * 1024)
 # Deeper JSON (API bodies on both hosts, socket frames) is a 400 parse_error
 # before the parser recurses into it (control_plane.safejson).
