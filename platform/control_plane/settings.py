@@ -352,7 +352,17 @@ SOCIAL_AUTH_PIPELINE = [
 
 # Background jobs (Procrastinate, DESIGN.md §4) ---------------------------------
 # Tasks live in each app's tasks.py and are discovered by the Django contrib app.
-PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4)}
+# Workers send a heartbeat; the jobs of a worker silent for WORKER_STALLED_SECONDS
+# (killed, machine lost) go back to the queue for another worker
+# (control_plane.runtime.tasks, checked every WORKER_STALLED_CHECK_SECONDS).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_STALLED_SECONDS = env.float("WORKER_STALLED_SECONDS", default=30.0)
+WORKER_STALLED_CHECK_SECONDS = env.int("WORKER_STALLED_CHECK_SECONDS", default=30)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env.int("WORKER_CONCURRENCY", default=4),
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": WORKER_STALLED_SECONDS,
+}
 
 # Realtime (Channels, DESIGN.md §5; documented in docs/realtime.md) --------------
 # With REDIS_URL: channels-redis' pub/sub layer (one PUBLISH per group send,
