@@ -121,18 +121,16 @@ def _control_document() -> dict:
     return view(RequestFactory().get("/api/schema/", HTTP_ACCEPT="application/json")).data
 
 
-def _operations() -> list:
-    params = []
-    for host, document in (("tenant", _tenant_document()), ("control", _control_document())):
-        for path, operations in document["paths"].items():
-            for method, operation in operations.items():
-                if method not in ("post", "put", "patch", "delete"):
-                    continue
+def _operations(host: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(method, path, content types of its documented body) of every unsafe operation."""
+    document = _tenant_document() if host == "tenant" else _control_document()
+    found = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch", "delete"):
                 takes = sorted((operation.get("requestBody") or {}).get("content", {}))
-                params.append(
-                    pytest.param(host, method, path, tuple(takes), id=f"{host}-{method}-{path}")
-                )
-    return params
+                found.append((method, path, tuple(takes)))
+    return found
 
 
 @pytest.fixture
@@ -180,38 +178,70 @@ def _tenant_path(path: str, ids: dict) -> str:
     return re.sub(r"\{([^}]+)\}", fill, path)
 
 
-@pytest.mark.parametrize(("host", "method", "path", "takes"), _operations())
-def test_api_operations_refuse_abusive_bodies(request, org_a, host, method, path, takes):
-    if host == "tenant":
-        token, ids = request.getfixturevalue("tenant_objects")
-        client = Client(HTTP_HOST=org_a.primary_domain)
-        url = _tenant_path(path, ids)
-    else:
-        from control_plane.accounts.services.platform_tokens import platform_token_create
-
-        token = platform_token_create(name="walker", scopes=["organizations:write"]).secret
-        client = Client(HTTP_HOST=settings.BASE_DOMAIN)
-        url = path.replace("{organization_slug}", "acme").replace("{slug}", "acme")
-        url = url.replace("{id}", "1")
-    for abuse in abuses("api"):
-        response = client.generic(
-            method.upper(),
-            url,
-            abuse.body,
-            content_type=abuse.content_type,
-            HTTP_AUTHORIZATION=f"Bearer {token}",
-        )
+def _check_api(response, abuse: Abuse, takes: tuple[str, ...]) -> str | None:
+    """What is wrong with this answer, or None."""
+    try:
         assert_no_traceback(response)
         error = assert_api_error(response) if response.status_code >= 400 else None
-        if not takes:
-            continue  # no body documented: ignoring one is fine, failing on it is not
-        assert error is not None, (abuse.name, url, response.status_code, response.content[:300])
-        if abuse.name.startswith("oversized"):
-            assert response.status_code == 413 and error["code"] == "payload_too_large", error
-        elif abuse.content_type.split(";")[0] not in takes:
-            assert response.status_code == 415, (abuse.name, error)
-        elif abuse.name in ("nested-json", "malformed-json", "not-utf8", "nan-json"):
-            assert error["code"] == "parse_error", (abuse.name, error)
+    except AssertionError as exc:
+        return str(exc)[:300]
+    if not takes:
+        return None  # no body documented: ignoring one is fine, failing on it is not
+    if error is None:
+        return f"{response.status_code}, not refused: {response.content[:200]!r}"
+    if abuse.name.startswith("oversized"):
+        if response.status_code != 413 or error["code"] != "payload_too_large":
+            return f"{response.status_code} {error}"
+    elif abuse.content_type.split(";")[0] not in takes:
+        if response.status_code != 415:
+            return f"{response.status_code} {error}"
+    elif abuse.name in ("nested-json", "malformed-json", "not-utf8", "nan-json"):
+        if error["code"] != "parse_error":
+            return f"{response.status_code} {error}"
+    return None
+
+
+def _walk_api(client: Client, token: str, operations: list, fill) -> list[str]:
+    # Operations that take a body first: the bodiless ones (DELETE) may remove objects.
+    failures = []
+    for method, path, takes in sorted(operations, key=lambda op: not op[2]):
+        url = fill(path)
+        for abuse in abuses("api"):
+            response = client.generic(
+                method.upper(),
+                url,
+                abuse.body,
+                content_type=abuse.content_type,
+                HTTP_AUTHORIZATION=f"Bearer {token}",
+            )
+            problem = _check_api(response, abuse, takes)
+            if problem:
+                failures.append(f"{method.upper()} {url} [{abuse.name}]: {problem}")
+    return failures
+
+
+def test_every_organization_api_operation_refuses_abusive_bodies(org_a, tenant_objects):
+    token, ids = tenant_objects
+    operations = _operations("tenant")
+    assert len(operations) > 25
+    client = Client(HTTP_HOST=org_a.primary_domain)
+    failures = _walk_api(client, token, operations, lambda path: _tenant_path(path, ids))
+    assert failures == []
+
+
+def test_every_control_plane_operation_refuses_abusive_bodies(org_a):
+    from control_plane.accounts.services.platform_tokens import platform_token_create
+
+    token = platform_token_create(name="walker", scopes=["organizations:write"]).secret
+    operations = _operations("control")
+    assert len(operations) > 5
+
+    def fill(path: str) -> str:
+        path = path.replace("{organization_slug}", "acme").replace("{slug}", "acme")
+        return path.replace("{id}", "1")
+
+    failures = _walk_api(Client(HTTP_HOST=settings.BASE_DOMAIN), token, operations, fill)
+    assert failures == []
 
 
 # --- pages, from the URLconfs --------------------------------------------------------
@@ -231,14 +261,6 @@ def _pages(urlconf: str) -> list[str]:
     ]
 
 
-PAGE_IDS = {
-    "pk": "pk",
-    "attachment_pk": "attachment",
-    "version_pk": "version",
-    "variant_pk": "variant",
-}
-
-
 @pytest.fixture
 def page_client(org_a, member_of, central):
     """A logged-in owner of organization A, with CSRF enforced as in production."""
@@ -252,9 +274,11 @@ def page_client(org_a, member_of, central):
     made.server.save(update_fields=["base_url"])
     connection.set_schema_to_public()
 
+    owner = member_of(org_a, "owner")
+
     def make(host: str) -> Client:
         client = Client(enforce_csrf_checks=True, HTTP_HOST=host)
-        client.force_login(member_of(org_a, "owner"))
+        client.force_login(owner)
         client.cookies["csrftoken"] = CSRF
         return client
 
@@ -262,8 +286,18 @@ def page_client(org_a, member_of, central):
 
 
 def _page_url(route: str, made) -> str:
+    """The route with real ids: ``pk`` is the object of the route's first segment."""
+    section = route.split("/", 1)[0]
+    pk = {
+        "servers": made.server.pk,
+        "projects": made.project.pk,
+        "variables": made.variable.pk,
+        "app-users": made.app_users[0].pk,
+        "runs": made.run.pk,
+        "templates": made.template.pk,
+    }.get(section, 1)
     ids = {
-        "pk": made.template.pk,
+        "pk": pk,
         "attachment_pk": 1,
         "version_pk": made.version.pk,
         "variant_pk": made.variant.pk,
@@ -271,33 +305,47 @@ def _page_url(route: str, made) -> str:
         "slug": "acme",
         "token": "not-a-token",
         "uidb64": "MQ",
+        "backend": "google-oauth2",
     }
     url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m.group(1), 1)), route)
     return "/" + url.lstrip("^").rstrip("$")
 
 
-# Plus an address that does not exist on either host (the 404 page must not read the body).
-PAGES = [
-    *[("tenant", route) for route in _pages("frontend.tenant_urls")],
-    *[("public", route) for route in _pages("control_plane.urls")],
-    ("tenant", "no-such-page/"),
-    ("public", "no-such-page/"),
-]
-
-
-@pytest.mark.parametrize(("host", "route"), PAGES, ids=[f"{h}-/{r}" for h, r in PAGES])
-def test_pages_refuse_abusive_bodies(page_client, org_a, host, route):
-    make, made = page_client
-    client = make(org_a.primary_domain if host == "tenant" else settings.BASE_DOMAIN)
-    url = _page_url(route, made)
-    for abuse in abuses("page"):
-        response = client.generic(
-            "POST", url, abuse.body, content_type=abuse.content_type, HTTP_X_CSRFTOKEN=CSRF
-        )
+def _check_page(response, abuse: Abuse) -> str | None:
+    try:
         assert_no_traceback(response)
-        if abuse.name in ("oversized-form", "multipart-no-boundary"):
-            # The form body is read (the CSRF check reads it first) and refused with our
-            # 400 page; a page that is switched off (404) never reads it.
-            assert response.status_code in (400, 404), (abuse.name, url, response.status_code)
-            if response.status_code == 400:
-                assert "Bad request · Publish MDM" in response.content.decode()
+    except AssertionError as exc:
+        return str(exc)[:300]
+    if abuse.name in ("oversized-form", "multipart-no-boundary"):
+        # The form body is read (the CSRF check reads it first) and refused with our
+        # 400 page; a page that is switched off (404) never reads it.
+        if response.status_code not in (400, 404):
+            return f"{response.status_code}, not refused"
+        if (
+            response.status_code == 400
+            and "Bad request · Publish MDM" not in response.content.decode()
+        ):
+            return "not our 400 page"
+    return None
+
+
+@pytest.mark.parametrize("host", ["tenant", "public"])
+def test_every_page_refuses_abusive_bodies(page_client, org_a, host):
+    """Every route of the host's URLconf (and an unknown one), posted to as a logged-in owner."""
+    make, made = page_client
+    urlconf = "frontend.tenant_urls" if host == "tenant" else "control_plane.urls"
+    routes = [*_pages(urlconf), "no-such-page/"]
+    assert len(routes) > 10
+    failures = []
+    for route in routes:
+        url = _page_url(route, made)
+        # A fresh session per page: a page that logs out must not blind the next ones.
+        client = make(org_a.primary_domain if host == "tenant" else settings.BASE_DOMAIN)
+        for abuse in abuses("page"):
+            response = client.generic(
+                "POST", url, abuse.body, content_type=abuse.content_type, HTTP_X_CSRFTOKEN=CSRF
+            )
+            problem = _check_page(response, abuse)
+            if problem:
+                failures.append(f"POST {url} [{abuse.name}]: {problem}")
+    assert failures == []
