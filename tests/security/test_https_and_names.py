@@ -26,42 +26,49 @@ from control_plane.organizations.services.slugs import validate_slug
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_CHECK = """
-import json
-from django.conf import settings
-print(json.dumps({name: getattr(settings, name) for name in (
-    "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_SSL_REDIRECT",
-    "SECURE_PROXY_SSL_HEADER", "SECURE_REDIRECT_EXEMPT", "SESSION_COOKIE_SECURE")}))
+import importlib, json, os
+NAMES = ("SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_SSL_REDIRECT",
+         "SECURE_PROXY_SSL_HEADER", "SECURE_REDIRECT_EXEMPT", "SESSION_COOKIE_SECURE")
+module = importlib.import_module("control_plane.settings")
+values = [{name: getattr(module, name) for name in NAMES}]
+os.environ.update(SECURE_PROXY_SSL_HEADER="X-Scheme", SECURE_HSTS_SECONDS="60")
+module = importlib.reload(module)
+values.append({name: getattr(module, name) for name in NAMES})
+print(json.dumps(values))
 """
 
 
-def production_settings(**extra: str) -> dict:
+def production_settings() -> list[dict]:
+    """The settings module as production evaluates it: defaults, then with two overrides."""
     env = {
         **os.environ,
         "ENVIRONMENT": "production",
         "DEBUG": "false",
         "SECRET_KEY": "p" * 30 + "roduction-secret-key-for-this-test-only-0123456789",
         "SECRETS_MASTER_KEYS": "uM3vJm0xq8cQ2l1n7l3iW0D1p0mJ8r0x4bT1Q5q0x7w=",
-        "DJANGO_SETTINGS_MODULE": "control_plane.settings",
         "PYTHONPATH": f"{ROOT / 'platform'}{os.pathsep}{ROOT}",
-        **extra,
     }
-    code = "import django; django.setup()\n" + PRODUCTION_CHECK
+    for name in ("SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT"):
+        env.pop(name, None)
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", PRODUCTION_CHECK],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_production_turns_on_hsts_and_the_ssl_redirect_behind_the_proxy_header():
-    values = production_settings()
+    values, other = production_settings()
     assert values["SECURE_HSTS_SECONDS"] >= 31536000
     assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     assert values["SECURE_SSL_REDIRECT"] is True
     assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
     assert values["SESSION_COOKIE_SECURE"] is True
-
-    other = production_settings(SECURE_PROXY_SSL_HEADER="X-Scheme", SECURE_HSTS_SECONDS="60")
     assert other["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_SCHEME", "https"]
     assert other["SECURE_HSTS_SECONDS"] == 60
 

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import urllib.request
@@ -202,6 +203,14 @@ def test_two_instances_and_two_workers_survive_a_killed_worker(
     users = app_users(tx_project, APP_USERS)
     template = template_for(tx_project, users)
     central.latency = 0.15  # each Central call takes a moment: the run can be stopped midway
+
+    # serve runs the guarded server: an announced oversized body is refused at once.
+    with socket.create_connection(("127.0.0.1", server_2.port)) as raw:
+        raw.sendall(
+            f"POST /login/ HTTP/1.1\r\nHost: {BASE}\r\nContent-Length: 500000000\r\n\r\n".encode()
+        )
+        raw.settimeout(30)
+        assert raw.recv(64).startswith(b"HTTP/1.1 413 ")
 
     browser = Http()
     _login(browser, server_1.port)  # through instance 1 ...

@@ -63,6 +63,7 @@ class GuardedRequest(WebRequest):
         self._body_received = 0
         self._refused = False
         self._body_file: Any = None
+        self._linger: Any = None
         super().__init__(channel, *args, **kwargs)
 
     # --- Twisted callbacks, in the order they arrive ----------------------------
@@ -100,6 +101,8 @@ class GuardedRequest(WebRequest):
 
     def connectionLost(self, reason: Any) -> None:  # noqa: N802 - Twisted's name
         if self._refused:
+            if self._linger is not None and self._linger.active():
+                self._linger.cancel()  # the client closed first
             # daphne's bookkeeping for this request was closed at the refusal.
             http.Request.connectionLost(self, reason)
             return
@@ -147,7 +150,7 @@ class GuardedRequest(WebRequest):
             transport.loseWriteConnection()  # the client sees the end of the answer
         else:  # pragma: no cover - TCP transports have it
             transport.loseConnection()
-        reactor.callLater(LINGER_SECONDS, transport.abortConnection)
+        self._linger = reactor.callLater(LINGER_SECONDS, transport.abortConnection)
         self.server.protocol_disconnected(self)
         peer = transport.getPeer()
         log.warning(
