@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from control_plane.accounts.roles import Role
 from control_plane.errors import ServiceError
 from tenants.publishing.models import SourceKind, VariableTransform
-from tenants.publishing.services.templates import MAX_ATTACHMENT_BYTES, MAX_SOURCE_BYTES
 from tenants.publishing.services.variables import ADMIN_PASSWORD
 
 
@@ -362,8 +361,6 @@ class TemplateForm(forms.Form):
         upload = data.get("source")
         if upload and not upload.name.lower().endswith(".xlsx"):
             self.add_error("source", "Upload an .xlsx file (Excel workbook).")
-        elif upload and upload.size > MAX_SOURCE_BYTES:  # refused before it is read
-            self.add_error("source", f"The workbook is larger than {MAX_SOURCE_BYTES // 2**20} MB.")
         return data
 
 
@@ -372,12 +369,6 @@ class AttachmentForm(forms.Form):
         label="Media or data file",
         help_text="Name it as the form refers to it, e.g. villages.csv or logo.png.",
     )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_ATTACHMENT_BYTES:  # refused before it is read
-            raise ValidationError(f"Attachments are limited to {MAX_ATTACHMENT_BYTES // 2**20} MB.")
-        return upload
 
 
 class PublishForm(forms.Form):
