@@ -358,6 +358,13 @@ SOCIAL_AUTH_PIPELINE = [
 WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
 WORKER_STALLED_SECONDS = env.float("WORKER_STALLED_SECONDS", default=30.0)
 WORKER_STALLED_CHECK_SECONDS = env.int("WORKER_STALLED_CHECK_SECONDS", default=30)
+if not 1 <= WORKER_STALLED_CHECK_SECONDS <= 59:
+    raise ImproperlyConfigured("WORKER_STALLED_CHECK_SECONDS must be between 1 and 59.")
+if WORKER_HEARTBEAT_SECONDS * 2 > WORKER_STALLED_SECONDS:
+    # A live worker that misses one beat must not look dead (its jobs would run twice).
+    raise ImproperlyConfigured(
+        "WORKER_STALLED_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS."
+    )
 PROCRASTINATE_WORKER_DEFAULTS = {
     "concurrency": env.int("WORKER_CONCURRENCY", default=4),
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
