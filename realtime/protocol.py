@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from control_plane import safejson
 from control_plane.logging_setup import SENSITIVE_KEYS
 
 VERSION = 1
@@ -100,8 +101,8 @@ def parse(text: str | None, data: bytes | None, *, max_bytes: int) -> ClientMess
     if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise ProtocolError(ErrorCode.TOO_LARGE, f"Frames are limited to {max_bytes} bytes.")
     try:
-        body = json.loads(text)
-    except (ValueError, RecursionError):
+        body = safejson.loads(text)
+    except ValueError:  # malformed or nested too deeply
         raise ProtocolError(ErrorCode.MALFORMED, "The frame is not valid JSON.") from None
     if not isinstance(body, dict):
         raise ProtocolError(ErrorCode.MALFORMED, "The frame must be a JSON object.")

@@ -27,6 +27,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from control_plane import safejson
+
 
 @dataclass(frozen=True)
 class Cursor:
@@ -109,7 +111,7 @@ class KeysetCursorPagination(BasePagination):
         if not raw:
             return None
         try:
-            data = json.loads(base64.urlsafe_b64decode(raw.encode() + b"==="))
+            data = safejson.loads(base64.urlsafe_b64decode(raw.encode() + b"==="), limit=4)
             cursor = Cursor(
                 ordering=tuple(data["o"]),
                 values=tuple(data["v"]),

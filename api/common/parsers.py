@@ -7,13 +7,13 @@ for bodies sent without a length.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
 from rest_framework import exceptions, parsers
 
 from api.common.errors import PayloadTooLarge
+from control_plane import safejson
 
 
 def json_limit() -> int:
@@ -34,8 +34,8 @@ class LimitedJSONParser(parsers.JSONParser):
             return {}
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
-        except ValueError as exc:
+            return safejson.loads(raw.decode(encoding), parse_constant=_refuse_constant)
+        except ValueError as exc:  # malformed, not in the charset, or nested too deeply
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
 
 
@@ -44,7 +44,51 @@ def _refuse_constant(name: str) -> Any:
 
 
 class LimitedMultiPartParser(parsers.MultiPartParser):
-    """File uploads (``multipart/form-data``); the body limit is ``API_MAX_UPLOAD_BYTES``."""
+    """File uploads (``multipart/form-data``); the body limit is ``API_MAX_UPLOAD_BYTES``.
+
+    Django's parser is lenient: a body cut off (or made up) before its closing
+    boundary parses as "no fields", which a PATCH would accept as a change of
+    nothing. A body must end with its closing delimiter (RFC 2046 §5.1.1);
+    every client sends it.
+    """
+
+    def parse(self, stream, media_type: str | None = None, parser_context: Any = None) -> Any:
+        boundary = _boundary(media_type or "")
+        if stream is None or not boundary:
+            raise exceptions.ParseError("The multipart body has no boundary.")
+        watcher = _ClosingDelimiter(stream, b"--" + boundary + b"--")
+        result = super().parse(watcher, media_type, parser_context)
+        if not watcher.seen:
+            raise exceptions.ParseError(
+                "The multipart body is incomplete: it does not end with its closing boundary."
+            )
+        return result
+
+
+def _boundary(media_type: str) -> bytes:
+    for param in media_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value.strip('"'):
+            return value.strip('"').encode("latin-1", "replace")
+    return b""
+
+
+class _ClosingDelimiter:
+    """A stream that notes whether the closing delimiter went through it."""
+
+    def __init__(self, stream: Any, delimiter: bytes) -> None:
+        self._stream = stream
+        self._delimiter = delimiter
+        self._tail = b""
+        self.seen = False
+
+    def read(self, *args: Any) -> bytes:
+        data = self._stream.read(*args)
+        if not self.seen and data:
+            window = self._tail + data
+            self.seen = self._delimiter in window
+            self._tail = window[-len(self._delimiter) :]
+        return data
 
 
 class LimitedFormParser(parsers.FormParser):

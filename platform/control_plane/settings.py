@@ -187,7 +187,22 @@ CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
     default=[f"{PUBLIC_SCHEME}://*.{BASE_DOMAIN}" + (f":{PUBLIC_PORT}" if PUBLIC_PORT else "")],
 )
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
+# Behind a TLS-terminating proxy, the header it sets to say the browser used
+# https (empty: no proxy, trust the connection itself). SSL redirect and HSTS
+# read the scheme through it; /healthz stays reachable over plain http for
+# load-balancer probes.
+_PROXY_SSL_HEADER = env.str(
+    "SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto" if IS_PRODUCTION else ""
+).strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=IS_PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/|$)"]
+# HSTS: browsers keep to https for this long, on every organization's subdomain too.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -331,6 +346,11 @@ CENTRAL_MAX_CONCURRENCY = env.int("CENTRAL_MAX_CONCURRENCY", default=8)
 CENTRAL_SESSION_REFRESH_SECONDS = env.float("CENTRAL_SESSION_REFRESH_SECONDS", default=600.0)
 CENTRAL_SESSION_IDLE_SECONDS = env.float("CENTRAL_SESSION_IDLE_SECONDS", default=900.0)
 PUBLISH_POOL_SIZE = env.int("PUBLISH_POOL_SIZE", default=8)
+# Workbooks (.xlsx: uploads, Google exports, imports) are measured before they
+# are opened (control_plane.archives): zip bombs are refused.
+XLSX_MAX_UNPACKED_BYTES = env.int("XLSX_MAX_UNPACKED_BYTES", default=50 * 1024 * 1024)
+XLSX_MAX_MEMBERS = env.int("XLSX_MAX_MEMBERS", default=1000)
+XLSX_MAX_RATIO = env.float("XLSX_MAX_RATIO", default=200.0)
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
 GOOGLE_DRIVE_API_URL = env.str("GOOGLE_DRIVE_API_URL", default="https://www.googleapis.com")
@@ -370,7 +390,24 @@ SOCIAL_AUTH_PIPELINE = [
 
 # Background jobs (Procrastinate, DESIGN.md §4) ---------------------------------
 # Tasks live in each app's tasks.py and are discovered by the Django contrib app.
-PROCRASTINATE_WORKER_DEFAULTS = {"concurrency": env.int("WORKER_CONCURRENCY", default=4)}
+# Workers send a heartbeat; the jobs of a worker silent for WORKER_STALLED_SECONDS
+# (killed, machine lost) go back to the queue for another worker
+# (control_plane.runtime.tasks, checked every WORKER_STALLED_CHECK_SECONDS).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_STALLED_SECONDS = env.float("WORKER_STALLED_SECONDS", default=30.0)
+WORKER_STALLED_CHECK_SECONDS = env.int("WORKER_STALLED_CHECK_SECONDS", default=30)
+if not 1 <= WORKER_STALLED_CHECK_SECONDS <= 59:
+    raise ImproperlyConfigured("WORKER_STALLED_CHECK_SECONDS must be between 1 and 59.")
+if WORKER_HEARTBEAT_SECONDS * 2 > WORKER_STALLED_SECONDS:
+    # A live worker that misses one beat must not look dead (its jobs would run twice).
+    raise ImproperlyConfigured(
+        "WORKER_STALLED_SECONDS must be at least twice WORKER_HEARTBEAT_SECONDS."
+    )
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env.int("WORKER_CONCURRENCY", default=4),
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": WORKER_STALLED_SECONDS,
+}
 
 # Realtime (Channels, DESIGN.md §5; documented in docs/realtime.md) --------------
 # With REDIS_URL: channels-redis' pub/sub layer (one PUBLISH per group send,
@@ -425,7 +462,16 @@ REALTIME_REVALIDATE_SECONDS = env.int("REALTIME_REVALIDATE_SECONDS", default=60)
 # The tenant API lives at /api/v1/ on each organization's host; the control-plane
 # API on the base host. Everything below is shared by both; views override
 # authentication and permissions where their host needs others.
+# The server refuses larger bodies with 413 before reading them
+# (control_plane.runtime.server): MAX_REQUEST_BYTES on the paths that take
+# file uploads, the other on every other path. Finer limits below answer the
+# bodies in between.
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=20 * 1024 * 1024)
+MAX_REQUEST_BYTES_NON_UPLOAD = env.int("MAX_REQUEST_BYTES_NON_UPLOAD", default=3 * 1024 * 1024)
 API_MAX_JSON_BYTES = env.int("API_MAX_JSON_BYTES", default=1024 * 1024)
+# Deeper JSON (API bodies on both hosts, socket frames) is a 400 parse_error
+# before the parser recurses into it (control_plane.safejson).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
 # Multipart bodies (a 10 MB workbook plus form fields and boundaries).
 API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=12 * 1024 * 1024)
 # Non-file request data Django will hold in memory (forms and request.body).

@@ -12,3 +12,7 @@ urlpatterns = [
     path("api/", include("api.tenant.urls")),
     path("", include("frontend.tenant_urls")),
 ]
+
+# Error pages that do not read the body again (frontend.errors).
+handler403 = "frontend.errors.permission_denied"
+handler404 = "frontend.errors.page_not_found"

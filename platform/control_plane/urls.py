@@ -9,3 +9,7 @@ urlpatterns = [
     path("api/", include("api.control.urls")),
     path("", include("frontend.public_urls")),
 ]
+
+# Error pages that do not read the body again (frontend.errors).
+handler403 = "frontend.errors.permission_denied"
+handler404 = "frontend.errors.page_not_found"

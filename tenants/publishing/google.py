@@ -22,6 +22,9 @@ from control_plane.outbound import OutboundRefused, guarded_session
 log = structlog.get_logger(__name__)
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Google's own export limit; a bigger answer is refused while it streams in.
+MAX_EXPORT_BYTES = 10 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
 _SHEET_ID_RE = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]{10,})")
 
 
@@ -120,6 +123,7 @@ def export_sheet_xlsx(
                 params={"mimeType": XLSX_MIME},
                 headers={"Authorization": f"Bearer {access_token}"},
                 timeout=settings.GOOGLE_TIMEOUT,
+                stream=True,  # read with a cap below, never whole
             )
         except requests.RequestException as exc:
             if attempt < retries and not isinstance(exc, OutboundRefused):
@@ -132,12 +136,39 @@ def export_sheet_xlsx(
             ms=round((time.perf_counter() - started) * 1000),
         )
         if response.status_code == 200:
-            return response.content
+            return _read_capped(response, MAX_EXPORT_BYTES)
         if (response.status_code == 429 or response.status_code >= 500) and attempt < retries:
             time.sleep(backoff * 2**attempt)
             continue
         raise _export_error(response, file_id)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _too_large() -> GoogleError:
+    return GoogleError(
+        f"This sheet is too large to publish (its export is over {MAX_EXPORT_BYTES // 2**20} MB).",
+        code="google_too_large",
+    )
+
+
+def _read_capped(response: requests.Response, limit: int) -> bytes:
+    """The body, refused as soon as it (or its announced length) passes ``limit``."""
+    try:
+        with response:
+            announced = int(response.headers.get("Content-Length") or 0)
+            if announced > limit:
+                raise _too_large()
+            body = bytearray()
+            for chunk in response.iter_content(_READ_CHUNK):
+                body += chunk
+                if len(body) > limit:
+                    raise _too_large()
+            return bytes(body)
+    except requests.RequestException as exc:
+        raise GoogleError(
+            "The sheet's download from Google Drive was interrupted; try again.",
+            code="google_unavailable",
+        ) from exc
 
 
 def _export_error(response: requests.Response, file_id: str) -> GoogleError:

@@ -129,7 +129,7 @@ def stack(django_db_setup, django_db_blocker):
         [
             sys.executable,
             "-m",
-            "daphne",
+            "control_plane.runtime.server",  # daphne with the body limits, as serve runs it
             "-b",
             "127.0.0.1",
             "-p",

@@ -27,6 +27,9 @@ class FakeGoogle:
         self.readable: dict[str, set[str]] = {}  # file id → accounts allowed (drive.file)
         self.forbidden: set[tuple[str, str]] = set()  # (account, file) with no permission
         self.requests: list[tuple[str, str]] = []
+        # Send exports without Content-Length, read until the connection closes
+        # (as a streamed download arrives), so a size cap must count the bytes.
+        self.stream_exports = False
         self.server: ThreadingHTTPServer | None = None
 
     @property
@@ -134,9 +137,17 @@ def _handler(fake: FakeGoogle):
                 data = fake.files[file_id]
             self.send_response(200)
             self.send_header("Content-Type", parse_qs(parts.query).get("mimeType", [""])[0])
-            self.send_header("Content-Length", str(len(data)))
+            if fake.stream_exports:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                for start in range(0, len(data), 65536):
+                    self.wfile.write(data[start : start + 65536])
+            except OSError:
+                pass  # the client stopped reading (a size cap)
 
     return Handler
 

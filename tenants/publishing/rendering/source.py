@@ -33,6 +33,8 @@ from pyxform.xls2json_backends import (
     xlsx_value_to_str,
 )
 
+from control_plane.archives import ArchiveRefused, check_zip
+
 from .errors import Issue, TemplateError
 
 Tokens = tuple[str, ...]
@@ -169,6 +171,12 @@ def read_workbook(data: bytes) -> SourceForm:
     """
     if not _is_xlsx_package(data):
         raise TemplateError([Issue(sheet=None, row=None, message=NOT_XLSX)])
+    try:
+        check_zip(data)  # before openpyxl unpacks anything (zip bombs)
+    except ArchiveRefused as exc:
+        raise TemplateError([Issue(sheet=None, row=None, message=exc.message)]) from None
+    except zipfile.BadZipFile as exc:
+        raise _unreadable(str(exc) or "not a zip archive") from exc
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:

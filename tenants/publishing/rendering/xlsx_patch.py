@@ -24,6 +24,8 @@ from xml.sax.saxutils import escape, quoteattr
 import openpyxl
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
+from control_plane.archives import check_zip
+
 CellEdits = dict[tuple[int, int], str]  # (1-based row, 0-based column) -> text
 
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -70,8 +72,13 @@ def _unescape(text: str) -> str:
 
 
 def prepare(data: bytes) -> XlsxTemplate | None:
-    """Split the template's zip once; None when its structure is not one we patch."""
+    """Split the template's zip once; None when its structure is not one we patch.
+
+    Raises ``ArchiveRefused`` for a workbook too large when unpacked: members
+    are read whole below, so they are measured first.
+    """
     try:
+        check_zip(data)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = tuple((info, archive.read(info)) for info in archive.infolist())
         parts = {info.filename: body for info, body in members}

@@ -25,6 +25,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from control_plane.archives import ArchiveRefused, check_zip
 from tenants.audit.services import audit_record
 from tenants.publishing.models import (
     NAME_IN_FORMS,
@@ -99,6 +100,12 @@ def read_table(data: bytes) -> list[list[str]]:
     if data.startswith(XLSX_MAGIC):
         from openpyxl import load_workbook
 
+        try:
+            check_zip(data, what="file")
+        except ArchiveRefused as exc:
+            raise ValidationError({"file": exc.message}) from None
+        except Exception as exc:  # not a zip, or a damaged one
+            raise ValidationError({"file": "This is not a readable .xlsx file."}) from exc
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file

@@ -336,8 +336,9 @@ def _abort_with_issues(run: PublishRun, items: list[PublishRunItem], issues) -> 
 
 
 def _issue_text(record: dict) -> str:
-    where = record["sheet"] + (f" row {record['row']}" if record.get("row") else "")
-    return f"{where}: {record['message']}"
+    # No sheet: the workbook as a whole (unreadable, or too large when unpacked).
+    where = (record["sheet"] or "") + (f" row {record['row']}" if record.get("row") else "")
+    return f"{where.strip()}: {record['message']}" if where else record["message"]
 
 
 # --- the run ---------------------------------------------------------------------------------

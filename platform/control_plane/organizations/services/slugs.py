@@ -16,20 +16,37 @@ RESERVED_SLUGS = frozenset(
         "apps",
         "assets",
         "auth",
+        "autoconfig",
+        "autodiscover",
         "billing",
         "blog",
         "cdn",
         "dashboard",
+        "dns",
         "docs",
+        "email",
+        "ftp",
         "help",
+        "imap",
         "internal",
+        "localhost",
         "login",
         "logout",
         "mail",
         "media",
         "metrics",
+        "mta-sts",
+        "mx",
+        "ns",
+        "ns1",
+        "ns2",
+        "ns3",
+        "ns4",
+        "pop",
+        "pop3",
         "public",
         "root",
+        "sftp",
         "signup",
         "smtp",
         "spare",
@@ -39,8 +56,10 @@ RESERVED_SLUGS = frozenset(
         "system",
         "template",
         "test",
-        "www",
+        "vpn",
+        "webmail",
         "ws",
+        "www",
     }
 )
 
@@ -50,7 +69,9 @@ def validate_slug(slug: str) -> str:
 
     3–40 characters of lowercase letters, digits and hyphens, starting and
     ending with a letter or digit, no double hyphen (IDNA reserves ``xn--``),
-    and not a name the platform keeps for itself.
+    and not a name the platform keeps for itself: its own pages, the usual
+    infrastructure host names (mail, DNS, MTA-STS, CDN, status) and the
+    spare-schema names (``spare-*``).
     """
     if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
         raise ValidationError(
@@ -60,9 +81,17 @@ def validate_slug(slug: str) -> str:
         )
     if "--" in slug:
         raise ValidationError("Two hyphens in a row are not allowed.", code="invalid_slug")
-    if slug in RESERVED_SLUGS:
+    if slug in RESERVED_SLUGS or _is_spare_name(slug):
         raise ValidationError(f"“{slug}” is reserved; choose another name.", code="reserved_slug")
     return slug
+
+
+def _is_spare_name(slug: str) -> bool:
+    """``spare-*``: names that look like the pool's ready schemas (``SPARE_SCHEMA_PREFIX``)."""
+    from django.conf import settings
+
+    stem = settings.SPARE_SCHEMA_PREFIX.replace("_", "-").strip("-")
+    return bool(stem) and (slug == stem or slug.startswith(f"{stem}-"))
 
 
 def schema_name_for(slug: str) -> str:

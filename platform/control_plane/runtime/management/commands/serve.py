@@ -55,9 +55,10 @@ class Command(BaseCommand):
             f"<slug>.{settings.BASE_DOMAIN}. Press Ctrl+C to stop.\n"
         )
         try:
-            from daphne.cli import CommandLineInterface
+            # daphne with request bodies bounded before they are read.
+            from control_plane.runtime.server import GuardedCommandLineInterface
 
-            CommandLineInterface().run(
+            GuardedCommandLineInterface().run(
                 [
                     "-b",
                     options["host"],
