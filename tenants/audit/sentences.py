@@ -62,6 +62,11 @@ SENTENCES: dict[str, str] = {
     "publishing.template.attachment_set": "{actor} attached {name} to {target}",
     "publishing.template.app_users_set": "{actor} changed which app users get {target}",
     "publishing.template.publish_requested": "{actor} asked to publish {target}",
+    "publishing.template.published": "{actor} published {target} ({version})",
+    "publishing.template.publish_failed": "Publishing {target} did not fully succeed ({status})",
+    "publishing.app_user.recreated": (
+        "The app user {target} was deleted in Central and made again while publishing"
+    ),
     "publishing.run.retried": "{actor} retried publishing {target}",
     "publishing.template.access_revoked": (
         "{actor} withdrew {target} from the app user {app_user} in Central"

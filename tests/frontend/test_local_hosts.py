@@ -32,20 +32,29 @@ def test_loopback_and_local_names_redirect_to_the_base_domain(db, settings, host
 @pytest.mark.parametrize(
     "host",
     [
-        "nobody.publishmdm.localhost:8000",  # an unknown organization stays a 404
+        "nobody.publishmdm.localhost:8000",  # an unknown organization
         "nowhere.example.com",
         "10.0.0.8:8000",
         "testserver",
     ],
 )
-def test_other_unknown_hosts_stay_404(db, host):
-    assert Client(HTTP_HOST=host).get("/").status_code == 404
+def test_other_unknown_hosts_are_not_sent_to_the_base_domain(db, django_user_model, host):
+    # Anonymous visitors get the login redirect every organization host gives them
+    # (so existence does not leak); a signed-in person gets 404.
+    anonymous = Client(HTTP_HOST=host).get("/")
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/login/")
+
+    signed_in = Client(HTTP_HOST=host)
+    signed_in.force_login(django_user_model.objects.create_user(email="x@example.org"))
+    assert signed_in.get("/").status_code == 404
 
 
 def test_production_never_redirects_local_names(db, settings):
     settings.IS_PRODUCTION = True
 
-    assert Client(HTTP_HOST="localhost:8000").get("/").status_code == 404
+    response = Client(HTTP_HOST="localhost:8000").get("/")
+    assert not response.get("Location", "").startswith("http://")
 
 
 def test_health_checks_still_answer_on_loopback(db):
@@ -53,9 +62,11 @@ def test_health_checks_still_answer_on_loopback(db):
 
 
 @pytest.mark.parametrize("host", ["nobody.publishmdm.localhost:8000", "publishmdm.localhost:8000"])
-def test_the_404_page_links_to_the_control_planes_start_page(db, settings, host):
+def test_the_404_page_links_to_the_control_planes_start_page(db, settings, django_user_model, host):
     path = "/no/such/page/"
-    response = Client(HTTP_HOST=host).get(path)
+    client = Client(HTTP_HOST=host)
+    client.force_login(django_user_model.objects.create_user(email="x@example.org"))
+    response = client.get(path)
 
     assert response.status_code == 404
     html = response.content.decode()

@@ -71,7 +71,10 @@ class _GuardedConnectionMixin:
                 continue
             sys.audit("http.client.connect", self, self.host, self.port)
             return sock
-        raise NewConnectionError(self, f"Failed to establish a new connection: {failure}")
+        # The last socket error is the cause, so callers can name it ("connection refused").
+        raise NewConnectionError(
+            self, f"Failed to establish a new connection: {failure}"
+        ) from failure
 
 
 @lru_cache(maxsize=32)

@@ -21,9 +21,16 @@ __all__ = ["FakeCentral", "Recorded", "fake_central"]
 
 
 @pytest.fixture
-def fake_central() -> Iterator[FakeCentral]:
-    """A running fake Central with no accounts; stopped after the test."""
+def fake_central(settings) -> Iterator[FakeCentral]:
+    """A running fake Central with no accounts; stopped after the test.
+
+    Its 127.0.0.1 address is allow-listed for the guarded outbound transport (as an
+    operator would list an on-premises Central); SSRF tests build their own targets.
+    """
     fake = FakeCentral().start()
+    host = fake.base_url.split("://", 1)[1]
+    settings.CENTRAL_ALLOWED_INTERNAL_HOSTS = [*settings.CENTRAL_ALLOWED_INTERNAL_HOSTS, host]
+    settings.CENTRAL_ALLOW_HTTP = True
     try:
         yield fake
     finally:
