@@ -298,6 +298,16 @@ def template_publish_requested(ctx: Ctx) -> Target:
     return of(template)
 
 
+def member_left(ctx: Ctx) -> Target:
+    from control_plane.accounts.services.memberships import membership_remove
+
+    membership = _membership(ctx)
+    membership_remove(membership, actor=membership.user)
+    # The member acts on themselves: the expected actor is theirs, not the owner's.
+    ctx.actor = membership.user
+    return Target(label="member@example.org")
+
+
 # Code → the action that must record it. One entry per code the source records.
 ACTIONS: dict[str, Callable[[Ctx], Target]] = {
     "publishing.project.created": project_created,
@@ -316,6 +326,7 @@ ACTIONS: dict[str, Callable[[Ctx], Target]] = {
     "organization.invitation.revoked": invitation_revoked,
     "organization.member.role_changed": member_role_changed,
     "organization.member.removed": member_removed,
+    "organization.member.left": member_left,
     "publishing.template.created": template_created,
     "publishing.template.updated": template_updated,
     "publishing.template.app_users_set": template_app_users_set,
@@ -341,7 +352,6 @@ NOT_YET_COVERED = frozenset(
         "organization.domains_changed",
         "organization.invitation.created",
         "organization.member.joined",
-        "organization.member.left",
         "organization.plan_changed",
         "organization.provisioned",
         "organization.provisioning_failed",
@@ -395,7 +405,7 @@ def test_the_action_records_its_code_actor_and_target(code, project, org_a, memb
     events = AuditEvent.objects.filter(code=code).exclude(pk__in=before)
     assert events.count() == 1, f"{code}: {events.count()} events"
     event = events.get()
-    assert (event.actor_id, event.actor_label) == (actor.pk, "actor@example.org")
+    assert (event.actor_id, event.actor_label) == (ctx.actor.pk, ctx.actor.email)
     if expected.type:
         assert (event.target_type, event.target_id) == (expected.type, expected.id)
     else:
