@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from control_plane.accounts.models import ApiToken
 from control_plane.accounts.services.api_tokens import hash_token
-from tests.api.helpers import api_client, error_of
+from tests.api.helpers import api_client, error_of, issue_token
 
 
 def test_create_shows_the_secret_once_and_stores_a_hash(org_a, admin):
@@ -72,3 +72,19 @@ def test_last_used_is_recorded(org_a, admin):
     assert body["last_used_at"] is None
     api_client(org_a, token=body["token"]).get("/api/v1/me/")
     assert ApiToken.objects.get(pk=body["id"]).last_used_at is not None
+
+
+def test_token_of_a_member_of_both_organizations_is_refused_on_the_other_host(
+    org_a, org_b, member_of
+):
+    """The token's own organization decides, not its creator's memberships: a creator who
+    belongs to both organizations must not carry an A token onto B's host."""
+    from control_plane.accounts.models import Membership
+
+    user = member_of(org_a, "admin")
+    Membership.objects.create(user=user, organization=org_b, role="admin")
+    raw = issue_token(org_a, user, "admin")
+    assert api_client(org_a, token=raw).get("/api/v1/me/").status_code == 200
+    response = api_client(org_b, token=raw).get("/api/v1/me/")
+    assert response.status_code == 401 and error_of(response)["code"] == "invalid_token"
+    assert api_client(org_b, token=raw).get("/api/v1/projects/").status_code == 401

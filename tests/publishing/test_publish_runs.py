@@ -178,3 +178,36 @@ def test_progress_writes_skip_the_disk_flush_but_never_loosen_a_callers_transact
         "SET LOCAL synchronous_commit TO OFF"
     ]
     assert not [q for q in nested if "synchronous_commit" in q["sql"]]
+
+
+def test_a_retry_after_publishing_does_not_draft_or_publish_the_live_version_again(
+    tx_project, central
+):
+    """An item that failed after its form went live (at ``assign``) is finished on retry
+    without a new draft or publish: Central already serves that version."""
+    with_district(tx_project)
+    users = app_users(tx_project, ["alice", "bob"])
+    template = template_for(tx_project, users)
+    central.fail("POST", r"/v1/projects/\d+/forms/household_bob/assignments/app-user/\d+", 400)
+
+    run = publish(template)
+
+    bob = run.items.get(app_user_name="bob")
+    assert run.status == RunStatus.PARTIALLY_FAILED
+    assert bob.status == ItemStatus.FAILED and bob.step == "assign"
+    pid = tx_project.central_project_id
+    assert central.published_versions(pid, "household_bob") == [run.version.version]
+    seen = len(central.requests)
+
+    run = publish_retry(run, actor=None)
+    run = publish_run_execute(run.pk)
+
+    assert run.status == RunStatus.SUCCEEDED
+    writes = [
+        (r.method, r.path)
+        for r in central.requests[seen:]
+        if r.method == "POST" and "/forms" in r.path and "/assignments/" not in r.path
+    ]
+    assert writes == []  # no create, draft, attachment or publish for a live version
+    assert central.published_versions(pid, "household_bob") == [run.version.version]
+    assert central.assignments(pid, "household_bob") != []

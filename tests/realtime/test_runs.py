@@ -312,3 +312,40 @@ def test_a_long_replay_is_read_in_pages(ws, org_a, runs, api_token, monkeypatch)
         return [event["id"] for event in await subscribe_run(socket, run_id, after=stored[1])]
 
     assert ws(scenario) == stored[2:]
+
+
+@committed
+@pytest.mark.parametrize("layer_kind", LAYERS)
+def test_the_group_alone_keeps_two_organizations_runs_with_one_id_apart(
+    ws, org_a, org_b, runs, api_token, layer_kind
+):
+    """Each socket sees only its own organization's events of run ``id``, and no message
+    of the other organization ever reaches it: the consumer's schema check (defence in
+    depth) must never have to drop one, so a group name without the schema fails here."""
+    from structlog.testing import capture_logs
+
+    run_id = shared_id()
+    runs.make(org_a, run_id=run_id)
+    runs.make(org_b, run_id=run_id)
+    token_a, _ = api_token(org_a)
+    token_b, _ = api_token(org_b)
+
+    async def scenario(sockets):
+        a = await sockets.open(host_of(org_a), token=token_a)
+        b = await sockets.open(host_of(org_b), token=token_b)
+        await subscribe_run(a, run_id)
+        await subscribe_run(b, run_id)
+        await sync_db(emit_events)(org_a.schema_name, run_id, 2, tag="a-")
+        await sync_db(emit_events)(org_b.schema_name, run_id, 2, tag="b-")
+        got_a = [await a.receive_json_from(timeout=5) for _ in range(2)]
+        got_b = [await b.receive_json_from(timeout=5) for _ in range(2)]
+        assert await a.receive_nothing(timeout=0.3) and await b.receive_nothing(timeout=0.3)
+        return got_a, got_b
+
+    with capture_logs() as logs:
+        got_a, got_b = ws(scenario)
+
+    assert [f["event"]["message"] for f in got_a] == ["a-0", "a-1"]
+    assert [f["event"]["message"] for f in got_b] == ["b-0", "b-1"]
+    dropped = [e for e in logs if e.get("event") == "realtime.cross_tenant_message_dropped"]
+    assert dropped == []
