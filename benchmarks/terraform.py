@@ -52,6 +52,7 @@ import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra" / "terraform"
@@ -59,7 +60,7 @@ TARGET_RATIO = 2.0
 POLL_FIRST, POLL_MAX = 0.1, 2.0  # the provider's schedule (publishmdm_provider.organization)
 
 
-def provider_client_module():
+def provider_client_module() -> ModuleType:
     """The provider's HTTP client module (stdlib and urllib3 only), loaded from its file.
 
     The provider is a project of its own with its own environment (``tf`` pins
@@ -226,7 +227,7 @@ def main() -> int:
     if binary is None:
         print("terraform not found (set TERRAFORM); nothing measured.")
         return 2
-    Client = provider_client_module().Client  # noqa: N806 - a class
+    Client = provider_client_module().Client
 
     run_id = secrets.token_hex(3)
     database = f"pmdm_bench_tf_{run_id}"
