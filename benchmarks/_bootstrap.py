@@ -9,20 +9,7 @@ unset. ``defaults`` are used only where the environment says nothing;
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-# Importing this module takes the benchmarks folder off the path (a script's
-# folder comes first, and benchmarks/api.py and realtime.py would shadow our
-# ``api`` and ``realtime`` packages) and puts the repository and the platform/
-# source root there instead, so a benchmark can import tests.fakes before Django.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-for _entry in (str(ROOT / "platform"), str(ROOT)):
-    if _entry not in sys.path:
-        sys.path.insert(0, _entry)
 
 
 def setup_django(

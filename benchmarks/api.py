@@ -27,7 +27,7 @@ the targets: routing costs <= 10% throughput; 200 organizations vs 1 changes p99
 
     psql -h 127.0.0.1 -U postgres -c 'create database pmdm_bench_api'
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pmdm_bench_api \\
-        uv run python benchmarks/api.py [--requests 3000] [--orgs 200]
+        uv run python -m benchmarks.api [--requests 3000] [--orgs 200]
 
 Exit status is 0 when both targets are met, 1 otherwise.
 """
@@ -45,10 +45,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._bootstrap import percentile
+from benchmarks._bootstrap import setup_django as bootstrap
 
-from _bootstrap import percentile  # noqa: E402
-from _bootstrap import setup_django as bootstrap  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SLUG_PREFIX = "benchapi-"
 SCHEMA_PREFIX = "org_benchapi_"

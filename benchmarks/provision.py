@@ -27,7 +27,7 @@ removes every schema, row and file it created, so it can run repeatedly)::
 
     psql -h 127.0.0.1 -U postgres -c 'create database pmdm_bench'
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pmdm_bench \\
-        uv run python benchmarks/provision.py [--orgs 20] [--schemas 200] [--skip-migrate-bench]
+        uv run python -m benchmarks.provision [--orgs 20] [--schemas 200] [--skip-migrate-bench]
 
 Without ``DATABASE_URL`` it uses the embedded PostgreSQL, like ``manage.py``.
 Exit status is 0 when every target measured is met, 1 otherwise.
@@ -49,10 +49,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._bootstrap import percentile
+from benchmarks._bootstrap import setup_django as bootstrap
 
-from _bootstrap import percentile  # noqa: E402
-from _bootstrap import setup_django as bootstrap  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # Names this script owns, and only these, are removed at the end. Organization
 # slugs "bench-..." become schemas "org_bench_..."; spares made for the pool

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Publishing benchmark (issues 4 and 11), against the fake ODK Central with 50 ms per request.
 
-    uv run python benchmarks/publish.py [--users 100] [--e2e-users 50] [--latency 0.05]
+    uv run python -m benchmarks.publish [--users 100] [--e2e-users 50] [--latency 0.05]
                                         [--server-concurrency 8] [--skip-pool-ratio]
 
 (a) one template with a 200-row form, ``--users`` app users: wall time of the whole
@@ -29,13 +29,9 @@ import argparse
 import secrets
 import statistics
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-from _bootstrap import setup_django as bootstrap  # noqa: E402
-
-from benchmarks._central_process import CentralProcess  # noqa: E402
+from benchmarks._bootstrap import setup_django as bootstrap
+from benchmarks._central_process import CentralProcess
 
 VARIABLES = ("district", "team", "supervisor", "national_id", "token")
 

@@ -26,7 +26,7 @@ events and tokens of a run are removed at its end::
 
     psql -h 127.0.0.1 -U postgres -c 'create database pmdm_realtime_bench'
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pmdm_realtime_bench \\
-    REDIS_URL=redis://127.0.0.1:6379/7 uv run python benchmarks/realtime.py
+    REDIS_URL=redis://127.0.0.1:6379/7 uv run python -m benchmarks.realtime
 
 Without ``REDIS_URL`` it measures the embedded mode (PostgreSQL LISTEN/NOTIFY).
 """
@@ -50,10 +50,10 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._bootstrap import percentile
+from benchmarks._bootstrap import setup_django as bootstrap
 
-from _bootstrap import percentile  # noqa: E402
-from _bootstrap import setup_django as bootstrap  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SLUG_PREFIX = "rtb-"
 TARGET_P99_MS = 100.0
@@ -292,7 +292,6 @@ def run_benchmark(args: argparse.Namespace) -> int:
         **os.environ,
         "SECRET_KEY": settings.SECRET_KEY,
         "REALTIME_CHANNEL_PREFIX": f"rtb{uuid.uuid4().hex[:8]}",
-        "PYTHONPATH": f"{ROOT / 'platform'}{os.pathsep}{ROOT}",
         "LOG_LEVEL": "WARNING",
         # Keep database connections between socket calls, as a production deploy would.
         "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
@@ -315,7 +314,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         (specs / "worker.json").write_text(json.dumps(
             {"runs": targets, "events": args.events, "rate": args.rate, "threads": args.threads}
         ))  # fmt: skip
-        me = [sys.executable, str(Path(__file__).resolve())]
+        me = [sys.executable, "-m", "benchmarks.realtime"]  # as a module: nothing shadows ours
         client = subprocess.Popen(
             [*me, "--role", "client", "--spec", str(specs / "client.json")],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

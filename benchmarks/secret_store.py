@@ -20,28 +20,27 @@ rows) happens in one transaction that is rolled back at the end, so it can run
 against any database, repeatedly::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pmdm_bench \\
-        uv run python benchmarks/secret_store.py [--secrets 100] [--latency-ms 20] [--runs 3]
+        uv run python -m benchmarks.secret_store [--secrets 100] [--latency-ms 20] [--runs 3]
 
 Without ``DATABASE_URL`` it uses the embedded PostgreSQL, like ``manage.py``.
 """
 
 from __future__ import annotations
 
-# Named secret_store.py rather than the issue's secrets.py: a script's folder comes
-# first on sys.path, and a benchmarks/secrets.py shadowed the standard library's
-# ``secrets`` for every other script in this folder.
-import argparse  # noqa: E402
-import secrets  # noqa: E402
-import statistics  # noqa: E402
+# Named secret_store.py rather than the issue's secrets.py, which would read as the
+# standard library's ``secrets`` next to it.
+import argparse
+import secrets
+import statistics
 import sys
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Sequence  # noqa: E402
+import tempfile
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._bootstrap import setup_django as bootstrap
 
-from _bootstrap import setup_django as bootstrap  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TARGET_RATIO = 20.0
 

@@ -28,7 +28,7 @@ Terraform ≤ 2× direct for apply and for destroy (exit status 0 when met).
 
 It runs in a database of its own, created and dropped here::
 
-    uv run python benchmarks/terraform.py [--orgs 20] [--parallelism 10] \\
+    uv run python -m benchmarks.terraform [--orgs 20] [--parallelism 10] \\
         [--provisioning pool|migrate] [--admin-url postgres://postgres@127.0.0.1:5432/postgres]
 
 Without ``--admin-url``/``DATABASE_URL`` it runs on the embedded PostgreSQL.
@@ -38,30 +38,40 @@ Needs ``terraform`` (``TERRAFORM``, PATH or /usr/local/bin) and ``uv``.
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import json
 import os
+import secrets
+import shutil
+import socket
+import subprocess
 import sys
-
-# Python put this script's folder first on the path, where sibling benchmarks
-# (secrets.py) would shadow standard-library modules.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra" / "terraform"
 TARGET_RATIO = 2.0
 POLL_FIRST, POLL_MAX = 0.1, 2.0  # the provider's schedule (publishmdm_provider.organization)
+
+
+def provider_client_module() -> ModuleType:
+    """The provider's HTTP client module (stdlib and urllib3 only), loaded from its file.
+
+    The provider is a project of its own with its own environment (``tf`` pins
+    protobuf/grpcio), so it is not installed here; its client needs nothing of it.
+    """
+    path = INFRA / "provider" / "publishmdm_provider" / "client.py"
+    spec = importlib.util.spec_from_file_location("publishmdm_provider_client", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def terraform_binary() -> str | None:
@@ -92,9 +102,6 @@ def default_admin_url() -> str:
         return os.environ["BENCH_ADMIN_URL"]
     url = os.environ.get("DATABASE_URL")
     if not url:
-        for entry in (str(ROOT / "platform"), str(ROOT)):
-            if entry not in sys.path:
-                sys.path.insert(0, entry)
         from control_plane.embedded_db import ensure_database
 
         url = ensure_database()
@@ -114,9 +121,7 @@ def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
 
 
 def wait_healthy(url: str, timeout: float = 60) -> None:
-    from publishmdm_provider.client import Client
-
-    client = Client(url, "none")
+    client = provider_client_module().Client(url, "none")
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -222,8 +227,7 @@ def main() -> int:
     if binary is None:
         print("terraform not found (set TERRAFORM); nothing measured.")
         return 2
-    sys.path.insert(0, str(INFRA / "provider"))  # the provider's HTTP client (urllib3 only)
-    from publishmdm_provider.client import Client
+    Client = provider_client_module().Client
 
     run_id = secrets.token_hex(3)
     database = f"pmdm_bench_tf_{run_id}"

@@ -11,7 +11,6 @@ import atexit
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -19,9 +18,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-for entry in (str(ROOT / "platform"), str(ROOT)):
-    if entry not in sys.path:
-        sys.path.insert(0, entry)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
 os.environ.setdefault("SPARE_POOL_SIZE", "0")
@@ -65,7 +61,6 @@ def child_process_env(**overrides: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "control_plane.settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
         "DATABASE_URL": database_url(connection.settings_dict),
         "SECRET_KEY": settings.SECRET_KEY,
         "SECRETS_MASTER_KEYS": ",".join(settings.SECRETS_MASTER_KEYS),

@@ -18,7 +18,7 @@ import pytest
 from tenants.audit.sentences import SENTENCES, audit_sentence, describe_events
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("tenants", "platform", "api", "frontend", "realtime", "dagster_tenants")
+SOURCES = ("tenants", "platform", "api", "frontend", "realtime")
 RECORDERS = {"audit_record", "platform_audit_record"}
 
 

@@ -21,8 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.embedded  # the child worker reaches the embedded server by its socket
 
 CHILD = """
-import os, sys
-sys.path[:0] = [{root!r}, {platform!r}]
+import os
 os.environ["DJANGO_SETTINGS_MODULE"] = "control_plane.settings"
 import django
 django.setup()
@@ -59,8 +58,6 @@ def test_a_run_killed_half_way_finishes_without_duplicates(tx_project, central):
             sys.executable,
             "-c",
             CHILD.format(
-                root=str(ROOT),
-                platform=str(ROOT / "platform"),
                 schema=connection.schema_name,
                 run_id=run.pk,
             ),

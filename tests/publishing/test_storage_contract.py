@@ -271,7 +271,6 @@ def test_settings_build_the_s3_storage_from_the_environment():
     )
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
         "S3_BUCKET": "publishmdm-files",
         "S3_ENDPOINT_URL": "https://s3.example.org",
         "S3_REGION": "eu-west-3",

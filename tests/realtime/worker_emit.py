@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
-    sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "control_plane.settings")
     import django
 

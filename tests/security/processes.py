@@ -39,7 +39,6 @@ def process_env(**extra: str) -> dict[str, str]:
         "SECRET_KEY": settings.SECRET_KEY,
         "SECRETS_MASTER_KEYS": ",".join(settings.SECRETS_MASTER_KEYS),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "PYTHONPATH": f"{ROOT / 'platform'}{os.pathsep}{ROOT}",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
         **extra,

@@ -46,7 +46,6 @@ def production_settings() -> list[dict]:
         "DEBUG": "false",
         "SECRET_KEY": "p" * 30 + "roduction-secret-key-for-this-test-only-0123456789",
         "SECRETS_MASTER_KEYS": "uM3vJm0xq8cQ2l1n7l3iW0D1p0mJ8r0x4bT1Q5q0x7w=",
-        "PYTHONPATH": f"{ROOT / 'platform'}{os.pathsep}{ROOT}",
     }
     for name in ("SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT"):
         env.pop(name, None)
